@@ -1,0 +1,219 @@
+"""Pricing snapshots on disk: where they are, how to read them, how to write them safely.
+
+Layout (documented for users in ``pricing_snapshots/README.md``)::
+
+    <snapshot dir>/<provider>/<YYYY-MM-DD>.csv          offers, columns of schema.OFFER_COLUMNS
+    <snapshot dir>/<provider>/<YYYY-MM-DD>.quotas.csv   optional vCPU quotas (QUOTA_COLUMNS)
+
+The date in the file name is the snapshot's date; rows carry their own ``as_of`` (older
+for rows carried over from a failed refresh). Readers pick the newest file per provider.
+Writers go through :func:`atomic_write_csv`, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, sort_offers
+from gpucost.errors import InputError
+
+SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
+QUOTA_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.quotas\.csv$")
+STALE_AFTER_DAYS = 30
+
+# vCPU quotas: ``families`` lists the instance-type prefixes (letters before the first
+# digit, space-separated) that share the limit, so the planner needs no provider logic.
+QUOTA_COLUMNS = ["provider", "region", "pricing", "quota_name", "families", "vcpu_limit",
+                 "as_of", "source"]
+
+
+class StaleSnapshotWarning(UserWarning):
+    """The snapshot in use is older than STALE_AFTER_DAYS."""
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """One snapshot file of one provider."""
+
+    path: Path
+    provider: str
+    date: dt.date
+
+
+@dataclass
+class Catalog:
+    """Offers loaded from snapshot files, with where they came from."""
+
+    offers: pd.DataFrame
+    files: list[SnapshotFile] = field(default_factory=list)
+    quotas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUOTA_COLUMNS))
+
+
+def shipped_snapshot_dir() -> Path:
+    """The snapshots shipped with gpucost (inside the wheel, or the repo checkout)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_shipped_snapshots"
+    return installed if installed.is_dir() else package.parent / "pricing_snapshots"
+
+
+def user_snapshot_dir() -> Path:
+    """Where ``gpucost refresh`` writes by default ($GPUCOST_SNAPSHOT_DIR overrides)."""
+    override = os.environ.get("GPUCOST_SNAPSHOT_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("gpucost")) / "snapshots"
+
+
+def _snapshot_files_in(folder: Path) -> list[SnapshotFile]:
+    found = []
+    for provider_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for path in provider_dir.iterdir():
+            match = SNAPSHOT_NAME.match(path.name)
+            if match:
+                found.append(SnapshotFile(path, provider_dir.name,
+                                          dt.date.fromisoformat(match.group(1))))
+    return found
+
+
+def _newest_per_provider(files: Iterable[SnapshotFile]) -> list[SnapshotFile]:
+    newest: dict[str, SnapshotFile] = {}
+    for f in files:
+        if f.provider not in newest or f.date > newest[f.provider].date:
+            newest[f.provider] = f
+    return [newest[p] for p in sorted(newest)]
+
+
+def find_snapshot_files(path: Path | str | None = None) -> list[SnapshotFile]:
+    """The snapshot files to read: the newest per provider.
+
+    ``path`` may be one CSV file (used alone), or a folder laid out as above. With no
+    path, both the user's refreshed snapshots and the shipped ones are considered and
+    the newest file of each provider wins.
+    """
+    if path is not None:
+        path = Path(path)
+        if path.is_file():
+            match = SNAPSHOT_NAME.match(path.name)
+            date = dt.date.fromisoformat(match.group(1)) if match else None
+            provider = path.parent.name if match else "file"
+            return [SnapshotFile(path, provider, date or dt.date.min)]
+        if not path.is_dir():
+            raise InputError(str(path), "--snapshot", "an existing snapshot file or folder")
+        files = _newest_per_provider(_snapshot_files_in(path))
+        if not files:
+            raise InputError(str(path), "--snapshot",
+                             "a folder holding <provider>/<YYYY-MM-DD>.csv files")
+        return files
+    candidates: list[SnapshotFile] = []
+    for folder in (user_snapshot_dir(), shipped_snapshot_dir()):
+        if folder.is_dir():
+            candidates.extend(_snapshot_files_in(folder))
+    return _newest_per_provider(candidates)
+
+
+def read_snapshot_file(path: Path | str) -> pd.DataFrame:
+    """Read and validate one snapshot CSV (errors name the file, row and column)."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), "file", f"a readable CSV snapshot ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "header", f"columns {', '.join(OFFER_COLUMNS)}") from None
+    return coerce_offers(raw, str(path))
+
+
+def read_quotas(snapshot: SnapshotFile) -> pd.DataFrame:
+    """The quota file written beside a snapshot, or an empty table."""
+    path = snapshot.path.with_name(f"{snapshot.date.isoformat()}.quotas.csv")
+    if not path.is_file():
+        return pd.DataFrame(columns=QUOTA_COLUMNS)
+    quotas = pd.read_csv(path, dtype={"families": str}, keep_default_na=False)
+    missing = [c for c in QUOTA_COLUMNS if c not in quotas.columns]
+    if missing:
+        raise InputError(str(path), "header", f"missing column(s) {', '.join(missing)}")
+    return quotas[QUOTA_COLUMNS]
+
+
+def load_catalog(snapshot: Path | str | None = None, *,
+                 today: dt.date | None = None) -> Catalog:
+    """Load the offers of the newest snapshot per provider (or of ``snapshot``).
+
+    Warns with :class:`StaleSnapshotWarning` for each file whose newest price is more
+    than STALE_AFTER_DAYS old.
+    """
+    files = find_snapshot_files(snapshot)
+    today = today or dt.date.today()
+    frames, quotas = [], []
+    for f in files:
+        offers = read_snapshot_file(f.path)
+        frames.append(offers)
+        quotas.append(read_quotas(f))
+        if len(offers):
+            newest = offers["as_of"].max().date()
+            age = (today - newest).days
+            if age > STALE_AFTER_DAYS:
+                warnings.warn(
+                    f"snapshot {f.path.parent.name}/{f.path.name} holds prices as of "
+                    f"{newest.isoformat()} ({age} days old); run `gpucost refresh` for "
+                    "current prices", StaleSnapshotWarning, stacklevel=2)
+    offers = pd.concat(frames, ignore_index=True) if frames else empty_offers()
+    non_empty = [q for q in quotas if len(q)]
+    quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
+                   else pd.DataFrame(columns=QUOTA_COLUMNS))
+    return Catalog(offers=sort_offers(offers), files=files, quotas=quota_table)
+
+
+def load_offers(snapshot: Path | str | None = None) -> pd.DataFrame:
+    """The offer table (see :mod:`gpucost.catalog.schema`) for notebooks and scripts."""
+    return load_catalog(snapshot).offers
+
+
+def offers_to_csv_text(df: pd.DataFrame) -> str:
+    """Serialise offers in the snapshot format: schema column order, sorted rows."""
+    out = sort_offers(df[list(OFFER_COLUMNS)]).copy()
+    out["as_of"] = out["as_of"].dt.strftime("%Y-%m-%d")
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_snapshot(df: pd.DataFrame, out_dir: Path | str, provider: str,
+                   date: dt.date) -> Path:
+    """Atomically write ``df`` as ``<out_dir>/<provider>/<date>.csv``; returns the path."""
+    path = Path(out_dir) / provider / f"{date.isoformat()}.csv"
+    return atomic_write_text(path, offers_to_csv_text(df))
+
+
+def write_quotas(quotas: pd.DataFrame, out_dir: Path | str, provider: str,
+                 date: dt.date) -> Path:
+    """Atomically write a quota table beside the snapshot of the same date."""
+    path = Path(out_dir) / provider / f"{date.isoformat()}.quotas.csv"
+    text = quotas[QUOTA_COLUMNS].sort_values(["region", "pricing", "quota_name"]).to_csv(
+        index=False, lineterminator="\n")
+    return atomic_write_text(path, text)

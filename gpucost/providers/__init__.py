@@ -1,0 +1,36 @@
+"""The registry of provider adapters: the only place that lists the clouds.
+
+Adding a provider means adding one module with a class implementing
+:class:`gpucost.providers.base.Provider` and one line here. Entries are import paths so
+that looking up the registry never imports a cloud SDK.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from gpucost.errors import InputError
+from gpucost.providers.base import FetchResult, Provider, ProviderUnavailable
+
+REGISTRY: dict[str, str] = {
+    "aws": "gpucost.providers.aws:AwsProvider",
+    "gcp": "gpucost.providers.gcp:GcpProvider",
+}
+
+
+def provider_names() -> list[str]:
+    """Names of all registered providers."""
+    return list(REGISTRY)
+
+
+def get_provider(name: str, **options: object) -> Provider:
+    """Instantiate the adapter registered as ``name`` (options go to its constructor)."""
+    if name not in REGISTRY:
+        raise InputError("--provider", name, f"one of {', '.join(REGISTRY)}")
+    module_name, class_name = REGISTRY[name].split(":")
+    cls = getattr(import_module(module_name), class_name)
+    return cls(**options)
+
+
+__all__ = ["REGISTRY", "FetchResult", "Provider", "ProviderUnavailable", "get_provider",
+           "provider_names"]
