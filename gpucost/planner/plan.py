@@ -1,0 +1,139 @@
+"""The plan: what the planner decides, as typed dataclasses and a versioned JSON form.
+
+The JSON form (``plan_version`` 1) is the contract with the launcher and with scripts:
+fields may be added, never renamed or removed without bumping the version.
+
+    {
+      "plan_version": 1,
+      "plan_id": "<job name>-<8 hex>",      stable hash of the job and its allocations
+      "created_at": "2026-11-25T14:50:00+00:00",
+      "job": {"name", "mode", "precision", "deadline", "deadline_hours", "budget_usd"},
+      "requirements": {"flops", "memory_gib"},
+      "assumptions": {...},                 utilization model, scaling, spot overhead
+      "allocations": [{"run", "provider", "region", "zone", "instance_type", "gpu",
+                       "gpu_count", "pricing", "instances", "hours", "usd_per_hour",
+                       "cost_usd", "precision_used"}],
+      "totals": {"cost_usd", "hours", "gpu_hours"},
+      "baseline": {...} | null,             the cheapest-$/GPU-hour choice, costed
+      "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", ...}],
+      "snapshot": {"files": [{"provider", "path", "date"}], "oldest_as_of"},
+      "solver": {"name", "status", "seconds"},
+      "notes": ["..."]
+    }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Instances of one offer used by the plan."""
+
+    provider: str
+    region: str
+    zone: str
+    instance_type: str
+    gpu: str
+    gpu_count: int
+    pricing: str
+    instances: int
+    hours: float
+    usd_per_hour: float
+    precision_used: str
+    run: str = ""  # experiments mode: which run this allocation serves
+
+    @property
+    def cost_usd(self) -> float:
+        return self.instances * self.hours * self.usd_per_hour
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.instances * self.gpu_count * self.hours
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cost_usd"] = self.cost_usd
+        return data
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """The best plan using another GPU type (or the naive baseline)."""
+
+    gpu: str
+    provider: str
+    region: str
+    instance_type: str
+    pricing: str
+    instances: int
+    cost_usd: float
+    hours: float
+    meets_deadline: bool
+    note: str = ""
+
+
+@dataclass
+class Plan:
+    """A solved plan. ``status`` is "optimal" or "infeasible" (then ``reasons`` say why)."""
+
+    job: dict[str, Any]
+    requirements: dict[str, float]
+    assumptions: dict[str, Any]
+    allocations: list[Allocation]
+    status: str
+    solver: dict[str, Any]
+    snapshot: dict[str, Any]
+    baseline: Alternative | None = None
+    alternatives: list[Alternative] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    created_at: str = ""
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(a.cost_usd for a in self.allocations)
+
+    @property
+    def hours(self) -> float:
+        """Wall-clock hours until the last allocation finishes."""
+        return max((a.hours for a in self.allocations), default=0.0)
+
+    @property
+    def gpu_hours(self) -> float:
+        return sum(a.gpu_hours for a in self.allocations)
+
+    @property
+    def plan_id(self) -> str:
+        """Stable id: the job name and a hash of what would be launched."""
+        key = json.dumps([self.job, [a.to_json() for a in self.allocations]],
+                         sort_keys=True, default=str)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+        return f"{self.job.get('name', 'job')}-{digest}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The versioned JSON form described in the module docstring."""
+        return {
+            "plan_version": PLAN_VERSION,
+            "plan_id": self.plan_id,
+            "created_at": self.created_at,
+            "status": self.status,
+            "job": self.job,
+            "requirements": self.requirements,
+            "assumptions": self.assumptions,
+            "allocations": [a.to_json() for a in self.allocations],
+            "totals": {"cost_usd": self.cost_usd, "hours": self.hours,
+                       "gpu_hours": self.gpu_hours},
+            "baseline": asdict(self.baseline) if self.baseline else None,
+            "alternatives": [asdict(a) for a in self.alternatives],
+            "snapshot": self.snapshot,
+            "solver": self.solver,
+            "notes": self.notes,
+            "reasons": self.reasons,
+        }
