@@ -1,0 +1,16 @@
+"""Click options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import click
+
+from gpucost.report.tables import OUTPUT_FORMATS
+
+snapshot_option = click.option(
+    "--snapshot", "snapshot", type=click.Path(dir_okay=True, file_okay=True), default=None,
+    help="Snapshot CSV file or folder to read prices from (default: newest refreshed or "
+         "shipped snapshot per provider).")
+
+output_option = click.option(
+    "--output", "-o", "output", type=click.Choice(OUTPUT_FORMATS), default="table",
+    show_default=True, help="Output format; json and csv carry every column.")

@@ -1,0 +1,174 @@
+"""AwsProvider: EC2 GPU specs, on-demand and spot prices and vCPU quotas per region."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
+from gpucost.catalog.snapshot import QUOTA_COLUMNS
+from gpucost.providers.aws import clients as aws_clients
+from gpucost.providers.aws.pricing import fetch_on_demand_prices
+from gpucost.providers.aws.quotas import fetch_quotas
+from gpucost.providers.aws.specs import InstanceSpec, fetch_region_gpu_specs
+from gpucost.providers.aws.spot import SpotPrice, fetch_spot_prices
+from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+ON_DEMAND_SOURCE = "aws pricing api"
+SPOT_SOURCE = "aws spot price history"
+
+
+@dataclass
+class RegionInventory:
+    """What one region's EC2 and Service Quotas endpoints returned."""
+
+    region: str
+    specs: dict[str, InstanceSpec]
+    spot: dict[str, SpotPrice]
+    quotas: list[dict[str, Any]] = field(default_factory=list)
+    skipped_quotas: list[str] = field(default_factory=list)
+
+
+def build_offer_rows(region: str, specs: Mapping[str, InstanceSpec],
+                     on_demand: Mapping[tuple[str, str], float],
+                     spot: Mapping[str, SpotPrice], as_of: str) -> list[dict[str, Any]]:
+    """Offer rows of one region; types without an on-demand price are left out entirely."""
+    rows: list[dict[str, Any]] = []
+    for name in sorted(specs):
+        price = on_demand.get((region, name))
+        if price is None:
+            continue
+        spec = specs[name]
+        base = {"provider": "aws", "region": region, "instance_type": name, "gpu": spec.gpu,
+                "gpu_count": spec.gpu_count, "gpu_memory_gib": spec.gpu_memory_gib,
+                "vcpus": spec.vcpus, "memory_gib": spec.memory_gib, "as_of": as_of,
+                "stale": False}
+        rows.append({**base, "zone": "", "pricing": "on_demand", "usd_per_hour": price,
+                     "source": ON_DEMAND_SOURCE})
+        quote = spot.get(name)
+        if quote is not None:
+            rows.append({**base, "zone": quote.zone, "pricing": "spot",
+                         "usd_per_hour": quote.usd_per_hour, "source": SPOT_SOURCE})
+    return rows
+
+
+def fetch_region(region: str, ec2: Any, quotas_client: Any, as_of: str) -> RegionInventory:
+    """Specs, spot prices and quotas of one region (raises on an EC2 failure)."""
+    specs = fetch_region_gpu_specs(ec2, region)
+    spot = fetch_spot_prices(ec2, specs) if specs else {}
+    quota_rows, skipped = fetch_quotas(quotas_client, region, as_of)
+    return RegionInventory(region, specs, spot, quota_rows, skipped)
+
+
+class AwsProvider:
+    """The AWS adapter (see :class:`gpucost.providers.base.Provider`).
+
+    ``client_factory(service, region)`` builds the botocore clients (default: from
+    ``session``, or a session from the environment); it is only called from the thread
+    that calls :meth:`fetch`, since boto3 sessions are not thread-safe (clients are).
+    """
+
+    name = "aws"
+
+    def __init__(self, session: Any = None, max_workers: int = 4,
+                 client_factory: aws_clients.ClientFactory | None = None) -> None:
+        self._session = session
+        self._max_workers = max(1, int(max_workers))
+        self._client_factory = client_factory
+
+    def _factory(self) -> tuple[aws_clients.ClientFactory, str]:
+        if self._client_factory is not None and self._session is None:
+            return self._client_factory, aws_clients.DEFAULT_REGION
+        session = self._session or aws_clients.default_session()
+        aws_clients.ensure_credentials(session)
+        factory = self._client_factory or aws_clients.session_client_factory(session)
+        return factory, getattr(session, "region_name", None) or aws_clients.DEFAULT_REGION
+
+    def fetch(self, regions: list[str] | None = None,
+              progress: ProgressCallback | None = None) -> FetchResult:
+        factory, home = self._factory()
+        names = list(dict.fromkeys(regions)) if regions else self._list_regions(factory, home)
+        as_of = dt.datetime.now(dt.UTC).date().isoformat()
+        region_clients = {r: (factory("ec2", r), factory("service-quotas", r)) for r in names}
+        pricing = factory("pricing", aws_clients.PRICING_ENDPOINT_REGION)
+
+        failed: dict[str, str] = {}
+
+        def fail(region: str, reason: str) -> None:
+            failed[region] = reason
+            if progress is not None:
+                progress(region, reason)
+
+        inventories = self._inventories(region_clients, as_of, fail)
+        types = sorted({t for inv in inventories.values() for t in inv.specs})
+        only = names[0] if len(names) == 1 else None
+        on_demand, pricing_error = self._on_demand(pricing, types, only)
+        if pricing_error is not None:
+            for region in sorted(inventories):
+                fail(region, f"pricing: {pricing_error}")
+            inventories = {}
+
+        rows: list[dict[str, Any]] = []
+        quota_rows: list[dict[str, Any]] = []
+        for region in names:
+            inventory = inventories.get(region)
+            if inventory is None:
+                continue
+            rows.extend(build_offer_rows(region, inventory.specs, on_demand, inventory.spot,
+                                         as_of))
+            quota_rows.extend(inventory.quotas)
+            if progress is not None:
+                progress(region, None)
+        offers = (coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "aws")
+                  if rows else empty_offers())
+        return FetchResult(offers=offers, failed_regions=failed,
+                           quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS))
+
+    def _list_regions(self, factory: aws_clients.ClientFactory, home: str) -> list[str]:
+        try:
+            response = factory("ec2", home).describe_regions()
+        except aws_clients.aws_errors() as exc:
+            raise ProviderUnavailable(
+                f"aws: cannot list regions: {aws_clients.error_reason(exc)}") from None
+        return sorted(r["RegionName"] for r in response.get("Regions", []))
+
+    def _inventories(self, region_clients: Mapping[str, tuple[Any, Any]], as_of: str,
+                     fail: Any) -> dict[str, RegionInventory]:
+        inventories: dict[str, RegionInventory] = {}
+        with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
+            futures: dict[Future[RegionInventory], str] = {
+                pool.submit(fetch_region, region, ec2, sq, as_of): region
+                for region, (ec2, sq) in region_clients.items()}
+            for future in as_completed(futures):
+                region = futures[future]
+                try:
+                    inventories[region] = future.result()
+                except aws_clients.aws_errors() as exc:
+                    reason = aws_clients.error_reason(exc)
+                    logger.warning("aws: region %s failed: %s", region, reason)
+                    fail(region, reason)
+        return inventories
+
+    def _on_demand(self, pricing: Any, types: list[str], region: str | None
+                   ) -> tuple[dict[tuple[str, str], float], str | None]:
+        """Prices of ``types`` in every region, or the first error's one-line reason."""
+        prices: dict[tuple[str, str], float] = {}
+        with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
+            futures = [pool.submit(fetch_on_demand_prices, pricing, t, region) for t in types]
+            for future in futures:
+                try:
+                    prices.update(future.result())
+                except aws_clients.aws_errors() as exc:
+                    pool.shutdown(cancel_futures=True)
+                    reason = aws_clients.error_reason(exc)
+                    logger.warning("aws: pricing api failed: %s", reason)
+                    return {}, reason
+        return prices, None

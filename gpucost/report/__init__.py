@@ -1,0 +1,1 @@
+"""Rendering for people and scripts: text tables, markdown, CSV and JSON."""

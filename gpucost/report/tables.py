@@ -1,0 +1,120 @@
+"""Render rows as an aligned text table, markdown, CSV or JSON.
+
+Tables and markdown are for people, so numbers are shown with the precision they have
+(prices as listed, derived ratios to three significant figures). CSV and JSON are for
+scripts and carry every column at full precision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+OUTPUT_FORMATS = ("table", "csv", "json", "markdown")
+Formatter = Callable[[Any], str]
+
+
+def sig(value: float | None, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant figures, without exponent for everyday sizes."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(digits - 1 - magnitude, 0)
+    rounded = round(value, decimals)
+    return f"{rounded:,.{decimals}f}"
+
+
+def money(value: float | None) -> str:
+    """Dollars for people: cents under $1,000, whole dollars above, 3-4 significant figures."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 1000:
+        return "$" + sig(value, 4 if abs(value) < 10_000 else 3)
+    return f"${value:,.2f}"
+
+
+def hours_text(hours: float) -> str:
+    """Duration in the unit people think in: hours below two days, days above."""
+    if hours < 48:
+        return f"{sig(hours, 3)} h"
+    return f"{sig(hours / 24, 3)} days"
+
+
+def _cell(value: Any, formatter: Formatter | None) -> str:
+    if formatter is not None:
+        return formatter(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def text_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """Left-aligned text columns (right-aligned where every cell looks numeric)."""
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(header)]
+    numeric = [bool(rows) and all(_looks_numeric(r[i]) for r in rows) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w)
+                 for c, w, num in zip(cells, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A GitHub-flavoured markdown table."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+
+def _looks_numeric(text: str) -> bool:
+    stripped = text.replace("$", "").replace(",", "").replace("-", "").strip()
+    return stripped.replace(".", "", 1).isdigit() or text == "-"
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON types for dates, numpy scalars and NaN (null)."""
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.strftime("%Y-%m-%d")
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def render_frame(df: pd.DataFrame, fmt: str, table_columns: Sequence[str] | None = None,
+                 formatters: dict[str, Formatter] | None = None) -> str:
+    """Render ``df``: ``table``/``markdown`` show ``table_columns`` formatted for people;
+    ``csv``/``json`` carry every column of ``df``."""
+    if fmt == "csv":
+        out = df.copy()
+        for column in out.columns:
+            if pd.api.types.is_datetime64_any_dtype(out[column]):
+                out[column] = out[column].dt.strftime("%Y-%m-%d")
+        return out.to_csv(index=False, lineterminator="\n").rstrip("\n")
+    if fmt == "json":
+        records = [{k: json_ready(v) for k, v in row.items()}
+                   for row in df.to_dict(orient="records")]
+        return json.dumps(records, indent=2)
+    columns = list(table_columns or df.columns)
+    formatters = formatters or {}
+    rows = [[_cell(row[c], formatters.get(c)) for c in columns]
+            for row in df[columns].to_dict(orient="records")]
+    if fmt == "markdown":
+        return markdown_table(rows, columns)
+    return text_table(rows, columns)
