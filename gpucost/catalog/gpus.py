@@ -41,6 +41,7 @@ class GpuSpec:
 
     name: str
     vendor: str
+    architecture: str
     memory_gib: float
     memory_bandwidth_tbps: float
     tflops: dict[str, float | None]
@@ -79,6 +80,7 @@ def gpu_specs() -> dict[str, GpuSpec]:
         specs[row["gpu"]] = GpuSpec(
             name=row["gpu"],
             vendor=row["vendor"],
+            architecture=row["architecture"],
             memory_gib=float(row["memory_gib"]),
             memory_bandwidth_tbps=float(row["memory_bandwidth_tbps"]),
             tflops={p: _float_or_none(row[f"{p}_tflops"]) for p in PRECISIONS},

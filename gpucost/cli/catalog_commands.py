@@ -22,7 +22,8 @@ def gpu_spec_frame() -> pd.DataFrame:
     """The spec table as a DataFrame (one row per GPU variant)."""
     rows = []
     for spec in gpu_specs().values():
-        row = {"gpu": spec.name, "vendor": spec.vendor, "memory_gib": spec.memory_gib,
+        row = {"gpu": spec.name, "vendor": spec.vendor, "architecture": spec.architecture,
+               "memory_gib": spec.memory_gib,
                "memory_bandwidth_tbps": spec.memory_bandwidth_tbps}
         row.update({f"{p}_tflops": spec.tflops[p] for p in PRECISIONS})
         row["datasheet"] = spec.datasheet

@@ -72,7 +72,7 @@ def _lookup(book: PriceBook, key: PriceKey) -> Decimal:
         return book[key]
     except KeyError:
         region, pricing, kind, stem = key
-        raise MissingSku(f"{pricing} {kind} SKU {stem!r} in {region}") from None
+        raise MissingSku(f"no {pricing} {kind} SKU {stem!r} in {region}") from None
 
 
 def instance_price(book: PriceBook, region: str, pricing: str, shape: Shape) -> Decimal:

@@ -1,0 +1,92 @@
+"""The job specification: typed, validated, with every default in one place.
+
+A job file (``job.yaml``) is parsed by :func:`gpucost.job.parse.load_job` into a
+:class:`JobSpec`. A job has one or more :class:`RunSpec` (one for ``single`` and
+``divisible``; one per experiment for ``experiments``) sharing :class:`Constraints`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MODES = ("single", "divisible", "experiments")
+SPOT_POLICIES = ("never", "allowed", "only")
+
+# Mixed-precision Adam: fp16/bf16 weights and grads (2+2 bytes) + fp32 master weights,
+# momentum and variance (4+4+4) = 16 bytes/parameter (ZeRO paper, Rajbhandari et al. 2020).
+DEFAULT_BYTES_PER_PARAMETER = 16.0
+# Extra cluster memory on top of the model state for activations (with activation
+# checkpointing), communication buffers and fragmentation. An assumption, stated in plans.
+DEFAULT_ACTIVATION_HEADROOM = 0.25
+# Most training stacks use 2k-8k contexts; 2048 is what most published runs we fit used.
+DEFAULT_SEQUENCE_LENGTH = 2048
+# A cap on instances of one offer, so that "just add nodes" is not assumed to be free:
+# clouds rarely hand out more than this without a reservation. Overridable per job.
+DEFAULT_MAX_INSTANCES = 64
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: how much work, how much memory, by when."""
+
+    name: str
+    flops: float
+    deadline_hours: float
+    precision: str = "bf16"
+    parameters: float | None = None
+    tokens: float | None = None
+    sequence_length: int = DEFAULT_SEQUENCE_LENGTH
+    utilization: float | None = None  # user-fixed MFU; None = modelled per GPU
+    bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
+    min_gpu_memory_gib: float | None = None
+    activation_headroom: float = DEFAULT_ACTIVATION_HEADROOM
+
+    @property
+    def model_state_gib(self) -> float:
+        """Weights + gradients + optimizer state, GiB (0 if parameters are unknown)."""
+        return (self.parameters or 0.0) * self.bytes_per_parameter / 2**30
+
+    @property
+    def memory_gib(self) -> float:
+        """Cluster memory the run needs: model state plus activation headroom, GiB."""
+        return self.model_state_gib * (1.0 + self.activation_headroom)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Limits on which offers a plan may use and how much of them."""
+
+    providers: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    gpus: tuple[str, ...] = ()  # canonical names
+    spot: str = "never"
+    max_instances: int = DEFAULT_MAX_INSTANCES  # per offer
+    max_gpus: int | None = None  # over the whole plan
+    budget_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Modelling constants a user may override in the job file (``assumptions:``)."""
+
+    # Extra wall time on spot capacity for restarts from checkpoints: losing on average
+    # half a checkpoint interval plus a restart at each interruption. 10% corresponds to
+    # e.g. 30-minute checkpoints, a 10-minute restart and an interruption every ~4 hours
+    # of capacity-constrained GPU spot; calmer pools do better.
+    spot_overhead: float = 0.10
+    # Throughput lost per doubling of the number of instances of one synchronous run
+    # (data/tensor-parallel communication over the cloud network), floored below.
+    scaling_loss_per_doubling: float = 0.02
+    scaling_floor: float = 0.85
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A whole job file."""
+
+    name: str
+    mode: str
+    runs: tuple[RunSpec, ...]
+    constraints: Constraints = field(default_factory=Constraints)
+    assumptions: Assumptions = field(default_factory=Assumptions)
+    source: str = ""

@@ -1,0 +1,89 @@
+"""Find and terminate a plan's EC2 instances by tag (the ``status``/``down`` half of
+:class:`gpucost.launcher.aws.AwsBackend`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gpucost.launcher.backends import TAG_ALLOCATION, TAG_PLAN_ID, Instance, LaunchError
+
+GONE = frozenset({"terminated"})
+LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+class AwsInventory:
+    """Mixin: needs ``name``, ``client(service, region)``, ``poll_seconds`` and
+    ``created_placement_groups`` from the backend."""
+
+    name: str
+    poll_seconds: float
+    created_placement_groups: list[tuple[str, str]]
+
+    def client(self, service: str, region: str) -> Any:
+        raise NotImplementedError
+
+    def _instance(self, item: dict[str, Any], region: str) -> Instance:
+        tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+        group = item.get("Placement", {}).get("GroupName") or ""
+        return Instance(
+            provider=self.name, region=region,
+            zone=item.get("Placement", {}).get("AvailabilityZone", ""),
+            id=item["InstanceId"], instance_type=item.get("InstanceType", ""),
+            state=item["State"]["Name"], allocation=tags.get(TAG_ALLOCATION, ""),
+            pricing="spot" if item.get("InstanceLifecycle") == "spot" else "on_demand",
+            extra={"placement_group": group} if group else {})
+
+    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
+        found: list[Instance] = []
+        for region in regions:
+            pages = self.client("ec2", region).get_paginator("describe_instances").paginate(
+                Filters=[{"Name": f"tag:{TAG_PLAN_ID}", "Values": [plan_id]},
+                         {"Name": "instance-state-name", "Values": LIVE_FILTER}])
+            for page in pages:
+                for reservation in page["Reservations"]:
+                    found += [self._instance(i, region) for i in reservation["Instances"]]
+        return found
+
+    def terminate(self, instances: list[Instance], timeout: float) -> None:
+        """Terminate, wait until all are ``terminated``, then delete their placement groups
+        (and any this backend created, e.g. during a rolled-back launch)."""
+        deadline = time.monotonic() + timeout
+        by_region: dict[str, list[Instance]] = {r: [] for r, _ in self.created_placement_groups}
+        for inst in instances:
+            by_region.setdefault(inst.region, []).append(inst)
+        for region, group in by_region.items():
+            ec2 = self.client("ec2", region)
+            if group:
+                self._terminate_and_wait(ec2, region, [i.id for i in group], deadline, timeout)
+            groups = {i.extra.get("placement_group", "") for i in group} | {
+                n for r, n in self.created_placement_groups if r == region}
+            for name in sorted(g for g in groups if g.startswith("gpucost-")):
+                self._delete_placement_group(ec2, name)
+
+    def _terminate_and_wait(self, ec2: Any, region: str, ids: list[str], deadline: float,
+                            timeout: float) -> None:
+        ec2.terminate_instances(InstanceIds=ids)
+        while True:
+            items = [i for page in ec2.get_paginator("describe_instances").paginate(
+                InstanceIds=ids) for r in page["Reservations"] for i in r["Instances"]]
+            left = [i["InstanceId"] for i in items if i["State"]["Name"] not in GONE]
+            if not left:
+                return
+            if time.monotonic() >= deadline:
+                raise LaunchError(f"aws {region}: still not terminated after {timeout:g}s: "
+                                  f"{', '.join(left)}")
+            time.sleep(self.poll_seconds)
+
+    def _delete_placement_group(self, ec2: Any, name: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            ec2.delete_placement_group(GroupName=name)
+        except ClientError as exc:
+            if _error_code(exc) != "InvalidPlacementGroup.Unknown":
+                raise LaunchError(f"aws: cannot delete placement group {name}: {exc}") from None

@@ -1,0 +1,174 @@
+"""The GCP adapter: machine types + accelerator types + billing SKUs -> offers.
+
+Three listings run concurrently (each one paged call, none per region): aggregated
+machine types (a2/a3/g2 with bundled GPUs), aggregated accelerator types (n1 GPUs) and
+the Compute Engine SKUs of the Cloud Billing Catalog. Regions are then priced from
+memory. A region fails (``failed_regions``) when one of its zones was unreachable, when
+nothing GPU-capable is listed there, or when none of its offers has all its SKUs;
+offers lacking a SKU in a region that otherwise prices are skipped and logged.
+
+Zone column: the comma-joined, sorted zones of the region offering the type (both
+pricing models: GCP prices are regional). Bundled local SSD (a2-ultragpu, a3) is not
+included in the price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
+from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
+from gpucost.providers.gcp.accelerators import attachable_candidates, list_accelerator_type_pages
+from gpucost.providers.gcp.billing import build_price_book, list_skus
+from gpucost.providers.gcp.machines import (
+    bundled_candidates,
+    list_machine_type_pages,
+    unreachable_regions,
+)
+from gpucost.providers.gcp.rows import offer_rows
+
+log = logging.getLogger(__name__)
+
+NO_CREDENTIALS = (
+    "gcp: no application-default credentials; run `gcloud auth application-default login` "
+    "and set GOOGLE_CLOUD_PROJECT (or pass --project)"
+)
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+# Transient errors (429, 5xx, connection) are retried for this long per listing.
+RETRY_DEADLINE_S = 60.0
+REQUEST_TIMEOUT_S = 120.0
+
+
+def resolve_credentials(project: str | None, credentials: Any) -> tuple[Any, str]:
+    """(credentials, project): the given ones, else application-default ones."""
+    default_project = None
+    if credentials is None:
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+
+        try:
+            credentials, default_project = google.auth.default(scopes=SCOPES)
+        except DefaultCredentialsError:
+            raise ProviderUnavailable(NO_CREDENTIALS) from None
+    project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or default_project
+    if not project:
+        raise ProviderUnavailable(NO_CREDENTIALS)
+    return credentials, project
+
+
+def describe_error(what: str, exc: BaseException) -> tuple[bool, str]:
+    """(fatal, one-line reason) for a failed listing; fatal = access denied."""
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    fatal = isinstance(exc, api.Unauthorized | api.Forbidden | auth.RefreshError)
+    code = getattr(exc, "code", None)
+    detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    status = f"HTTP {int(code)} " if isinstance(code, int) else ""
+    text = " ".join(f"{what}: {status}{detail}".split())
+    return fatal, text[:300]
+
+
+class GcpProvider:
+    """Google Cloud GPU offers priced from the Cloud Billing Catalog."""
+
+    name = "gcp"
+
+    def __init__(self, project: str | None = None, credentials: Any = None,
+                 max_workers: int = 4) -> None:
+        self.project = project
+        self.credentials = credentials
+        self.max_workers = max(1, max_workers)
+
+    def _listings(self, credentials: Any, project: str) -> tuple[list[Any], list[Any], list[Any]]:
+        from google.api_core import retry as retries
+
+        retry = retries.Retry(predicate=retries.if_transient_error, initial=1.0, maximum=10.0,
+                              timeout=RETRY_DEADLINE_S)
+        calls = {
+            "machine types": (list_machine_type_pages, (credentials, project)),
+            "accelerator types": (list_accelerator_type_pages, (credentials, project)),
+            "billing SKUs": (list_skus, (credentials,)),
+        }
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(calls))) as pool:
+            futures = {what: pool.submit(fn, *args, retry=retry, timeout=REQUEST_TIMEOUT_S)
+                       for what, (fn, args) in calls.items()}
+            results = {}
+            for what, future in futures.items():
+                try:
+                    results[what] = future.result()
+                except Exception as exc:
+                    if not _is_api_error(exc):
+                        raise  # a bug, not the cloud: keep the traceback
+                    fatal, reason = describe_error(what, exc)
+                    if fatal:
+                        raise ProviderUnavailable(f"gcp: {reason}") from None
+                    raise _ListingFailed(reason) from exc
+        return results["machine types"], results["accelerator types"], results["billing SKUs"]
+
+    def fetch(self, regions: list[str] | None = None,
+              progress: ProgressCallback | None = None) -> FetchResult:
+        credentials, project = resolve_credentials(self.project, self.credentials)
+        report = progress or (lambda region, reason: None)
+        try:
+            machine_pages, accelerator_pages, skus = self._listings(credentials, project)
+        except _ListingFailed as exc:
+            if not regions:
+                raise ProviderUnavailable(f"gcp: {exc}") from None
+            for region in regions:
+                report(region, str(exc))
+            return FetchResult(empty_offers(), {r: str(exc) for r in regions}, None)
+
+        candidates = bundled_candidates(machine_pages) + attachable_candidates(accelerator_pages)
+        unreachable = unreachable_regions(machine_pages + accelerator_pages)
+        book = build_price_book(skus)
+        targets = list(regions) if regions else sorted(
+            {c.region for c in candidates} | set(unreachable))
+        today = dt.date.today()
+
+        rows: list[dict[str, Any]] = []
+        failed: dict[str, str] = {}
+        for region in targets:
+            reason = unreachable.get(region)
+            if reason is None:
+                reason = self._price_region(region, candidates, book, today, rows)
+            if reason is not None:
+                failed[region] = reason
+            report(region, reason)
+        offers = (coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "gcp")
+                  if rows else empty_offers())
+        return FetchResult(offers, failed, None)
+
+    @staticmethod
+    def _price_region(region: str, candidates: list[Any], book: Any, today: dt.date,
+                      rows: list[dict[str, Any]]) -> str | None:
+        """Append the region's rows; return the failure reason, or None on success."""
+        mine = [c for c in candidates if c.region == region]
+        if not mine:
+            return "no GPU machine types or accelerators listed in this region"
+        priced, skipped = offer_rows(mine, book, today)
+        if skipped:
+            log.warning("gcp %s: skipped %d offer(s) without a billing SKU: %s", region,
+                        len(skipped), "; ".join(skipped))
+        if not priced:
+            return f"no matching billing SKUs for {len(mine)} instance type(s)"
+        rows.extend(priced)
+        return None
+
+
+class _ListingFailed(Exception):
+    """A listing failed for a reason other than access (one-line message)."""
+
+
+def _is_api_error(exc: BaseException) -> bool:
+    import requests
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    return isinstance(exc, api.GoogleAPIError | auth.GoogleAuthError | requests.RequestException)
