@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpucost.launcher.aws_inventory import GONE, AwsInventory, _error_code
+from gpucost.launcher.aws_inventory import GONE, AwsInventory, error_code
 from gpucost.launcher.backends import (
     TAG_ALLOCATION,
     TAG_JOB,
@@ -112,7 +112,7 @@ class AwsBackend(AwsInventory):
                 TagSpecifications=[{"ResourceType": "placement-group",
                                     "Tags": [{"Key": TAG_PLAN_ID, "Value": plan.plan_id}]}])
         except ClientError as exc:
-            if _error_code(exc) != "InvalidPlacementGroup.Duplicate":
+            if error_code(exc) != "InvalidPlacementGroup.Duplicate":
                 raise LaunchError(f"aws {region}: cannot create placement group {name}: "
                                   f"{exc}") from None
             return
@@ -163,7 +163,7 @@ class AwsBackend(AwsInventory):
             try:
                 answer = ec2.run_instances(**params)
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code in CAPACITY_CODES:
                     raise CapacityError(f"{where}: no capacity or quota ({code}): "
                                         f"{exc.response['Error'].get('Message', '')}") from None

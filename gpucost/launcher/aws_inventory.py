@@ -12,7 +12,7 @@ GONE = frozenset({"terminated"})
 LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
-def _error_code(exc: Exception) -> str:
+def error_code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
@@ -85,5 +85,5 @@ class AwsInventory:
         try:
             ec2.delete_placement_group(GroupName=name)
         except ClientError as exc:
-            if _error_code(exc) != "InvalidPlacementGroup.Unknown":
+            if error_code(exc) != "InvalidPlacementGroup.Unknown":
                 raise LaunchError(f"aws: cannot delete placement group {name}: {exc}") from None

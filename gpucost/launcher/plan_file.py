@@ -9,8 +9,8 @@ kept untouched in :attr:`LaunchPlan.raw`.
 from __future__ import annotations
 
 import json
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 

@@ -11,7 +11,8 @@ from gpucost.providers.aws.quotas import GPU_QUOTAS, fetch_quotas, parse_service
 
 
 def _answer(code: str, name: str, value: float) -> dict:
-    return {"Quota": {"ServiceCode": "ec2", "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+    return {"Quota": {"ServiceCode": "ec2",
+                      "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
                       "QuotaArn": f"arn:aws:servicequotas:us-east-1:123456789012:ec2/{code}",
                       "QuotaCode": code, "QuotaName": name, "Value": value, "Unit": "None",
                       "Adjustable": True, "GlobalQuota": False}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +141,7 @@ class AwsProvider:
         return sorted(r["RegionName"] for r in response.get("Regions", []))
 
     def _inventories(self, region_clients: Mapping[str, tuple[Any, Any]], as_of: str,
-                     fail: Any) -> dict[str, RegionInventory]:
+                     fail: Callable[[str, str], None]) -> dict[str, RegionInventory]:
         inventories: dict[str, RegionInventory] = {}
         with ThreadPoolExecutor(max_workers=self._max_workers) as pool:
             futures: dict[Future[RegionInventory], str] = {

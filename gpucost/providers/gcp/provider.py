@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,9 +68,12 @@ def describe_error(what: str, exc: BaseException) -> tuple[bool, str]:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
+    if isinstance(exc, api.RetryError) and exc.cause is not None:
+        exc = exc.cause  # the last attempt's error says more than "deadline exceeded"
     fatal = isinstance(exc, api.Unauthorized | api.Forbidden | auth.RefreshError)
     code = getattr(exc, "code", None)
     detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    detail = re.sub(r"^[A-Z]+ https?://\S+: ", "", detail)  # drop "GET <url>: "
     status = f"HTTP {int(code)} " if isinstance(code, int) else ""
     text = " ".join(f"{what}: {status}{detail}".split())
     return fatal, text[:300]

@@ -1,0 +1,71 @@
+"""Find and delete a plan's Compute Engine VMs by label (the ``status``/``down`` half of
+:class:`gpucost.launcher.gcp.GcpBackend`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gpucost.launcher.backends import LABEL_ALLOCATION, LABEL_PLAN_ID, Instance, LaunchError
+from gpucost.launcher.naming import label_value
+
+
+def op_errors(op: Any) -> str:
+    """The errors of a finished operation as one line ('' when it succeeded)."""
+    errors = [f"{e.code}: {e.message}" for e in op.error.errors] if op.error else []
+    if not errors and op.http_error_status_code and op.http_error_status_code >= 400:
+        errors.append(f"HTTP {op.http_error_status_code}: {op.http_error_message}")
+    return "; ".join(errors)
+
+
+
+class GcpInventory:
+    """Mixin: needs ``name``, ``project``, ``_client(kind)`` and ``wait`` from the backend."""
+
+    name: str
+    project: str
+
+    def _client(self, kind: str) -> Any:
+        raise NotImplementedError
+
+    def wait(self, zone: str, operation: str, timeout: float) -> Any:
+        raise NotImplementedError
+
+    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
+        """All the plan's VMs in every zone (``regions`` is not needed and ignored)."""
+        from google.cloud import compute_v1
+
+        value = label_value(plan_id)
+        request = compute_v1.AggregatedListInstancesRequest(
+            project=self.project, filter=f'labels.{LABEL_PLAN_ID} = "{value}"')
+        found: list[Instance] = []
+        for scope, scoped in self._client("instances").aggregated_list(request=request):
+            for vm in scoped.instances:
+                if vm.labels.get(LABEL_PLAN_ID) != value:
+                    continue
+                zone = scope.rsplit("/", 1)[-1]
+                spot = vm.scheduling.provisioning_model == "SPOT"
+                found.append(Instance(self.name, zone.rsplit("-", 1)[0], zone, vm.name,
+                                      vm.machine_type.rsplit("/", 1)[-1], vm.status,
+                                      vm.labels.get(LABEL_ALLOCATION, ""),
+                                      "spot" if spot else "on_demand"))
+        return found
+
+    def terminate(self, instances: list[Instance], timeout: float) -> None:
+        from google.api_core import exceptions
+
+        deadline = time.monotonic() + timeout
+        pending: list[tuple[str, str]] = []
+        for inst in instances:
+            try:
+                op = self._client("instances").delete(project=self.project, zone=inst.zone,
+                                                      instance=inst.id)
+            except exceptions.NotFound:
+                continue
+            except exceptions.GoogleAPICallError as exc:
+                raise LaunchError(f"gcp {inst.zone}: cannot delete {inst.id}: {exc}") from None
+            pending.append((inst.zone, op.name))
+        for zone, name in pending:
+            errors = op_errors(self.wait(zone, name, max(deadline - time.monotonic(), 0.0)))
+            if errors and "RESOURCE_NOT_FOUND" not in errors:
+                raise LaunchError(f"gcp {zone}: delete failed: {errors}")

@@ -1,0 +1,143 @@
+"""``divisible`` mode: work that splits freely across offers (shards, evaluation, ETL).
+
+Per offer i: ``n_i`` instances (integer, <= its cap) each running up to the deadline D;
+``y_i`` instance-deadlines of work bought (instance-hours / D, with y_i <= n_i). Instances
+are independent, so there is no multi-node scaling loss. Cost = sum(price_i x D x y_i),
+billed per second.
+
+Without constraints shared between offers this is a fractional knapsack: filling the
+cheapest $/FLOP offers first is exact. With ``max_gpus`` or vCPU quotas (shared by
+offers) it is a real MILP, solved with pulp/CBC.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from gpucost.job.spec import Assumptions, Constraints, RunSpec
+from gpucost.planner.candidates import Candidates, fmt_days
+from gpucost.planner.diagnose import budget_reason, empty_reason
+from gpucost.planner.milp import affine, solve
+from gpucost.planner.plan import Allocation
+from gpucost.planner.result import ModeResult, infeasible
+
+_EPS = 1e-9
+
+
+def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) -> list[Allocation]:
+    out = []
+    for i in np.flatnonzero(y > _EPS):
+        row = t.iloc[int(i)]
+        count = max(int(n[i]), 1)
+        out.append(Allocation(
+            provider=row["provider"], region=row["region"], zone=row["zone"],
+            instance_type=row["instance_type"], gpu=row["gpu"],
+            gpu_count=int(row["gpu_count"]), pricing=row["pricing"], instances=count,
+            hours=float(y[i] / count * run.deadline_hours),
+            usd_per_hour=float(row["usd_per_hour"]), precision_used=row["precision_used"],
+            run=run.name))
+    return out
+
+
+def _order(t: pd.DataFrame) -> np.ndarray:
+    """Cheapest work first; ties by $/hour, then name (deterministic)."""
+    per_work = t["usd_per_hour"].to_numpy() / t["rate"].to_numpy()
+    return np.lexsort((t["pricing"].to_numpy(), t["instance_type"].to_numpy(),
+                       t["region"].to_numpy(), t["provider"].to_numpy(),
+                       t["usd_per_hour"].to_numpy(), per_work))
+
+
+def greedy(work: np.ndarray, cap: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, float]:
+    """Fill the job (1.0) with ``work[i]`` per instance-deadline up to ``cap[i]`` instances,
+    in ``order``; returns (y, fraction of the job covered)."""
+    y = np.zeros(len(work))
+    remaining = 1.0
+    for i in order:
+        if remaining <= _EPS:
+            break
+        take = min(cap[i] * work[i], remaining)
+        y[i] = take / work[i]
+        remaining -= take
+    return y, 1.0 - max(remaining, 0.0)
+
+
+def _milp(t: pd.DataFrame, work: np.ndarray, price: np.ndarray, constraints: Constraints,
+          maximize_work: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+    cap = t["n_max"].to_numpy()
+    prob = pulp.LpProblem("divisible", pulp.LpMaximize if maximize_work else pulp.LpMinimize)
+    ys = [pulp.LpVariable(f"y{i}", 0, float(cap[i])) for i in range(len(t))]
+    ns = [pulp.LpVariable(f"n{i}", 0, int(cap[i]), cat="Integer") for i in range(len(t))]
+    if maximize_work:
+        prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)])
+        prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)]) <= 1.0
+    else:
+        # The tiny per-instance term makes the solver use no more instances than needed.
+        eps = 1e-7 * float(price.min())
+        prob += affine([(y, float(p)) for y, p in zip(ys, price, strict=True)]
+                       + [(n, eps) for n in ns])
+        prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)]) >= 1.0
+    for y, n in zip(ys, ns, strict=True):
+        prob += y - n <= 0
+    if constraints.max_gpus:
+        prob += affine([(n, float(g)) for n, g in zip(ns, t["gpu_count"], strict=True)]) \
+            <= constraints.max_gpus
+    for group, rows in t.groupby("quota_group").indices.items():
+        if group:
+            limit = float(t["quota_vcpus"].iloc[rows[0]])
+            prob += affine([(ns[i], float(t["vcpus"].iloc[i])) for i in rows]) <= limit
+    info = solve(prob)
+    y = np.array([v.value() or 0.0 for v in ys])
+    n = np.array([round(v.value() or 0.0) for v in ns])
+    return y, n, info
+
+
+def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
+                    assumptions: Assumptions) -> ModeResult:
+    """The cheapest mix of offers that delivers the run's FLOPs by its deadline."""
+    start = time.perf_counter()
+    if cands.empty:
+        return infeasible([empty_reason(cands, run)],
+                          {"name": "none", "status": "infeasible", "seconds": 0.0})
+    t = cands.table
+    notes = list(cands.notes)
+    whole = t["n_min"] <= 1
+    if not whole.all():
+        notes.append(f"{int((~whole).sum())} offers skipped: one instance cannot hold "
+                     f"{run.memory_gib:,.0f} GiB (divisible work runs per instance)")
+        t = t[whole].reset_index(drop=True)
+        if t.empty:
+            return infeasible([f"no single instance holds {run.memory_gib:,.0f} GiB of model "
+                               "state; use mode: single for a sharded run"],
+                              {"name": "none", "status": "infeasible", "seconds": 0.0})
+    work = t["rate"].to_numpy() * run.deadline_hours / run.flops
+    price = t["usd_per_hour"].to_numpy() * run.deadline_hours
+    shared = bool(constraints.max_gpus) or bool((t["quota_group"] != "").any())
+    if shared:
+        y, n, solver = _milp(t, work, price, constraints)
+        feasible = solver["status"] == "optimal"
+    else:
+        y, covered = greedy(work, t["n_max"].to_numpy(), _order(t))
+        n = np.ceil(y - 1e-9).astype(int)
+        feasible = covered >= 1.0 - 1e-9
+        solver = {"name": "greedy (exact: no shared constraints)",
+                  "status": "optimal" if feasible else "infeasible",
+                  "seconds": time.perf_counter() - start}
+    if not feasible:
+        if shared:
+            y_max, _, _ = _milp(t, work, price, constraints, maximize_work=True)
+            covered = float(work @ y_max)
+        earliest = run.deadline_hours / covered if covered > 0 else math.inf
+        return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
+                           f"work by the deadline; earliest finish: {fmt_days(earliest)} "
+                           "(raise max_instances / max_gpus / quotas or relax the deadline)"],
+                          solver)
+    allocations = _allocations(t, y, n, run)
+    cost = sum(a.cost_usd for a in allocations)
+    if constraints.budget_usd is not None and cost > constraints.budget_usd:
+        return infeasible([budget_reason(cost, constraints.budget_usd)], solver)
+    return ModeResult(allocations, "optimal", solver, notes=notes)

@@ -1,0 +1,32 @@
+"""Solving pulp programs: one place that picks the solver and keeps its banner off stdout."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pulp
+
+DEFAULT_SOLVER = "CBC"
+
+
+def solve(problem: pulp.LpProblem, solver: str = DEFAULT_SOLVER) -> dict[str, Any]:
+    """Solve ``problem`` in place; returns ``{"name", "status", "seconds"}``.
+
+    CBC (bundled with pulp) is the default: measured here on a 5,000-offer selection MILP
+    it took ~3 s where HiGHS spent ~50 s in presolve. ``msg=False`` keeps the solver's
+    log off stdout, which scripts read as JSON.
+    """
+    start = time.perf_counter()
+    if solver == "CBC":
+        backend = pulp.PULP_CBC_CMD(msg=False)
+    else:
+        backend = pulp.getSolver(solver, msg=False)
+    problem.solve(backend)
+    return {"name": f"pulp/{solver}", "status": pulp.LpStatus[problem.status].lower(),
+            "seconds": time.perf_counter() - start}
+
+
+def affine(pairs: list[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
+    """A linear expression built in one go (much faster than summing terms)."""
+    return pulp.LpAffineExpression(pairs)

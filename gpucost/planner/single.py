@@ -1,0 +1,89 @@
+"""``single`` mode: one synchronous run on one homogeneous cluster.
+
+Exactly one offer and an integer number of its instances. For a given offer, cost
+= flops x price / (rate x efficiency(n)) rises with n, so the cheapest cluster of each
+offer is the smallest one that holds the memory and meets the deadline; scanning every
+offer for that n is exact and faster than a MILP (see ``instances_for_deadline``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from gpucost.job.spec import Assumptions, Constraints, RunSpec
+from gpucost.planner.candidates import (
+    Candidates,
+    instances_for_deadline,
+    scaling_efficiency,
+    tie_break_order,
+    wall_hours,
+)
+from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason
+from gpucost.planner.plan import Allocation
+from gpucost.planner.result import ModeResult, infeasible
+
+
+def evaluate_offers(cands: Candidates, run: RunSpec, assumptions: Assumptions) -> pd.DataFrame:
+    """Each candidate's cheapest cluster: columns ``instances``, ``hours``, ``cost_usd``,
+    ``meets_deadline`` (False rows are costed at n_max, their fastest)."""
+    t = cands.table
+    rate = t["rate"].to_numpy()
+    n_lo, n_hi = t["n_min"].to_numpy(), t["n_max"].to_numpy()
+    work = run.flops / (rate * run.deadline_hours)
+    n = instances_for_deadline(work, n_lo, n_hi, assumptions)
+    meets = n <= n_hi
+    n = np.where(meets, n, n_hi)
+    hours = wall_hours(run.flops, rate, n, assumptions)
+    out = t.copy()
+    out["instances"] = n
+    out["hours"] = hours
+    out["cost_usd"] = n * hours * t["usd_per_hour"].to_numpy()
+    out["meets_deadline"] = meets
+    out["efficiency"] = scaling_efficiency(n, assumptions)
+    return out
+
+
+def allocation_from_row(row: pd.Series, run_name: str = "") -> Allocation:
+    """The allocation for one evaluated candidate row."""
+    return Allocation(
+        provider=row["provider"], region=row["region"], zone=row["zone"],
+        instance_type=row["instance_type"], gpu=row["gpu"], gpu_count=int(row["gpu_count"]),
+        pricing=row["pricing"], instances=int(row["instances"]), hours=float(row["hours"]),
+        usd_per_hour=float(row["usd_per_hour"]), precision_used=row["precision_used"],
+        run=run_name)
+
+
+def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
+    """Deadline-meeting rows in tie-break order (cheapest first)."""
+    ok = evaluated[evaluated["meets_deadline"]]
+    order = tie_break_order(ok, ok["cost_usd"].to_numpy(), ok["instances"].to_numpy())
+    return ok.iloc[order]
+
+
+def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
+                 assumptions: Assumptions) -> ModeResult:
+    """The cheapest single-offer cluster meeting the deadline (and budget)."""
+    start = time.perf_counter()
+
+    def solver(status: str) -> dict:
+        return {"name": "exhaustive scan", "status": status,
+                "seconds": time.perf_counter() - start}
+
+    if cands.empty:
+        return infeasible([empty_reason(cands, run)], solver("infeasible"))
+    evaluated = evaluate_offers(cands, run, assumptions)
+    ranked = best_rows(evaluated)
+    if ranked.empty:
+        fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
+        where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
+        return infeasible([deadline_reason(run, float(fastest["hours"]), where)],
+                          solver("infeasible"))
+    best = ranked.iloc[0]
+    if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:
+        return infeasible([budget_reason(float(best["cost_usd"]), constraints.budget_usd)],
+                          solver("infeasible"))
+    return ModeResult([allocation_from_row(best, run.name)], "optimal", solver("optimal"),
+                      notes=list(cands.notes))
