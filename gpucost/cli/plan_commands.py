@@ -1,1 +1,64 @@
-COMMANDS: list = []
+"""``gpucost plan`` and ``gpucost frontier``: price the job, not the GPU-hour."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gpucost.catalog.snapshot import load_catalog
+from gpucost.cli.options import snapshot_option
+from gpucost.job.parse import load_job
+from gpucost.planner.frontier import frontier, plot_frontier
+from gpucost.planner.planner import plan_job
+from gpucost.report.plan_report import render_frontier, render_plan
+from gpucost.report.tables import json_ready
+
+plan_output = click.option("--output", "-o", type=click.Choice(["table", "json", "markdown"]),
+                           default="table", show_default=True)
+
+
+@click.command("plan")
+@click.argument("job_file", type=click.Path(dir_okay=False))
+@plan_output
+@snapshot_option
+def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
+    """The cheapest way to run JOB_FILE by its deadline.
+
+    Exit status 0 with a plan, 1 when the job is infeasible (the answer says which
+    constraint binds and the nearest feasible relaxation), 2 for bad input.
+    """
+    job = load_job(job_file)
+    plan = plan_job(job, load_catalog(snapshot))
+    if output == "json":
+        click.echo(json.dumps(plan.to_json(), indent=2, default=json_ready))
+    else:
+        click.echo(render_plan(plan, markdown=output == "markdown"))
+    return 0 if plan.status == "optimal" else 1
+
+
+@click.command("frontier")
+@click.argument("job_file", type=click.Path(dir_okay=False))
+@click.option("--points", type=click.IntRange(min=2, max=200), default=15, show_default=True,
+              help="Deadlines to plan for, from 1/8 to 4x the job's.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Also draw the curve to this PNG file.")
+@plan_output
+@snapshot_option
+def frontier_command(job_file: str, points: int, plot_path: str | None, output: str,
+                     snapshot: str | None) -> None:
+    """Cost against deadline: the cheapest plan for each of a range of deadlines."""
+    job = load_job(job_file)
+    curve = frontier(job, load_catalog(snapshot), points)
+    if output == "json":
+        click.echo(json.dumps({"job": job.name, "points": [p.to_json() for p in curve]},
+                              indent=2, default=json_ready))
+    else:
+        click.echo(render_frontier(curve, markdown=output == "markdown"))
+    if plot_path:
+        deadline = min(r.deadline_hours for r in job.runs)
+        plot_frontier(curve, deadline, plot_path, f"{job.name}: cost vs deadline")
+        click.echo(f"wrote {plot_path}", err=True)
+
+
+COMMANDS = [plan_command, frontier_command]

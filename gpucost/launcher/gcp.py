@@ -10,9 +10,8 @@
 - Labels ``gpucost-plan-id``, ``gpucost-job``, ``gpucost-allocation`` (lowercased);
   ``status``/``down`` use ``aggregated_list`` filtered on ``gpucost-plan-id`` (all zones,
   so no region list is needed).
-- Image: :data:`DLVM_IMAGE`, the newest Deep Learning VM image of that family, unless
-  ``gcp.image`` / ``--image gcp=...`` says otherwise. Each zone operation is waited on
-  with ``ZoneOperationsClient.wait``.
+- Image: the newest Deep Learning VM image of the family :data:`DLVM_IMAGE` unless
+  ``gcp.image`` / ``--image gcp=...`` says otherwise. Operations: ``ZoneOperationsClient.wait``.
 """
 
 from __future__ import annotations

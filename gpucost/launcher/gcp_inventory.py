@@ -18,7 +18,6 @@ def op_errors(op: Any) -> str:
     return "; ".join(errors)
 
 
-
 class GcpInventory:
     """Mixin: needs ``name``, ``project``, ``_client(kind)`` and ``wait`` from the backend."""
 

@@ -73,8 +73,8 @@ class Alternative:
     instance_type: str
     pricing: str
     instances: int
-    cost_usd: float
-    hours: float
+    cost_usd: float | None  # None: no plan with this GPU (``note`` says why)
+    hours: float | None
     meets_deadline: bool
     note: str = ""
 

@@ -26,8 +26,10 @@ def sig(value: float | None, digits: int = 3) -> str:
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
+    if magnitude >= 9:
+        return f"{value:.{digits - 1}e}"
     decimals = max(digits - 1 - magnitude, 0)
-    rounded = round(value, decimals)
+    rounded = round(value, digits - 1 - magnitude)
     return f"{rounded:,.{decimals}f}"
 
 

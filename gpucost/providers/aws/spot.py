@@ -28,7 +28,7 @@ def latest_spot_per_zone(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str
         key = (str(record["InstanceType"]), str(record["AvailabilityZone"]))
         stamp = record["Timestamp"]
         price = float(record["SpotPrice"])
-        if key not in latest or stamp < latest[key][0]:
+        if key not in latest or stamp > latest[key][0]:
             latest[key] = (stamp, price)
     return {key: price for key, (_, price) in latest.items()}
 

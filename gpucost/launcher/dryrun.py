@@ -1,0 +1,42 @@
+"""The dry-run description: exactly what ``gpucost launch --yes`` would create.
+
+Pure text from the plan, the config and the backends' ``describe_*`` methods: no cloud
+call is made (no credentials are needed for a dry run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gpucost.launcher.backends import Backend
+from gpucost.launcher.plan_file import LaunchPlan
+
+
+def _money(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:
+    """Lines describing every allocation and the total."""
+    lines = [f"Plan {plan.plan_id} (job {plan.job_name}, mode {plan.mode}, status "
+             f"{plan.status}, prices as of {plan.snapshot_oldest_as_of}): "
+             f"{len(plan.allocations)} allocation(s)"]
+    instances = 0
+    for alloc in plan.allocations:
+        backend = backends[alloc.provider]
+        where = alloc.region + (f" / {alloc.zone}" if alloc.zone else "")
+        run = f" for run {alloc.run}" if alloc.run else ""
+        lines.append(f"[{alloc.index}] {alloc.provider} {where}: {alloc.instances} x "
+                     f"{alloc.instance_type} ({alloc.gpu_count} x {alloc.gpu} each), "
+                     f"{alloc.pricing.replace('_', '-')}{run}")
+        lines.append(f"    image: {backend.describe_image(alloc)}")
+        lines.extend(f"    {extra}" for extra in backend.describe_extras(plan, alloc))
+        lines.append(f"    expected: {_money(alloc.usd_per_hour)}/hour per instance, "
+                     f"{_money(alloc.usd_per_hour_total)}/hour in all, for {alloc.hours:,.1f} h"
+                     f" = {_money(alloc.cost_usd)}")
+        instances += alloc.instances
+    per_hour = sum(a.usd_per_hour_total for a in plan.allocations)
+    budget = f" (budget {_money(plan.budget_usd)})" if plan.budget_usd is not None else ""
+    lines.append(f"Total: {instances} instance(s), {_money(per_hour)}/hour while all run, "
+                 f"{_money(plan.total_cost_usd)} expected{budget}")
+    return lines
