@@ -1,1 +1,49 @@
-COMMANDS: list = []
+"""``gpucost refresh``: live prices into dated snapshots (cron- and CI-friendly)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gpucost.catalog.snapshot import user_snapshot_dir
+from gpucost.providers import provider_names
+from gpucost.refresh.run import refresh, summarize
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@click.command("refresh")
+@click.option("--provider", "providers", multiple=True,
+              help="Providers to refresh, comma-separated or repeated (default: all).")
+@click.option("--regions", multiple=True,
+              help="Regions, comma-separated or repeated (default: all the account sees).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Snapshot folder to write (default: the user data dir; use "
+                   "pricing_snapshots/ in a checkout to update the shipped one).")
+@click.option("--project", help="GCP project (default: application-default credentials').")
+def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_dir: str | None,
+                    project: str | None) -> int:
+    """Fetch current GPU prices and specs into new dated snapshot files.
+
+    Writes are atomic. A provider or region that fails keeps its previous rows (marked
+    stale) and makes the exit status 1; nothing already on disk is lost.
+    """
+    names = _split(providers) or provider_names()
+    for name in names:
+        if name not in provider_names():
+            raise click.BadParameter(f"{name!r}; expected one of {', '.join(provider_names())}",
+                                     param_hint="--provider")
+    options = {"gcp": {"project": project}} if project else {}
+    outcomes = refresh(names, _split(regions) or None,
+                       Path(out_dir) if out_dir else user_snapshot_dir(),
+                       echo=lambda line: click.echo(line, err=True),
+                       tty=sys.stderr.isatty(), provider_options=options)
+    click.echo(summarize(outcomes))
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+COMMANDS = [refresh_command]

@@ -72,7 +72,8 @@ class _Reader:
                 value = float(value)
             except ValueError:
                 raise self.fail(path, "a number", data[key]) from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value):
             raise self.fail(path, "a number", data[key])
         low_ok = value >= minimum if inclusive else value > minimum
         bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"

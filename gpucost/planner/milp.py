@@ -7,23 +7,17 @@ from typing import Any
 
 import pulp
 
-DEFAULT_SOLVER = "CBC"
 
-
-def solve(problem: pulp.LpProblem, solver: str = DEFAULT_SOLVER) -> dict[str, Any]:
+def solve(problem: pulp.LpProblem) -> dict[str, Any]:
     """Solve ``problem`` in place; returns ``{"name", "status", "seconds"}``.
 
-    CBC (bundled with pulp) is the default: measured here on a 5,000-offer selection MILP
-    it took ~3 s where HiGHS spent ~50 s in presolve. ``msg=False`` keeps the solver's
+    CBC (bundled with pulp) is used: measured here on a 5,000-offer selection MILP it
+    took ~3 s where HiGHS spent ~50 s in presolve, so no other solver is offered. ``msg=False`` keeps the solver's
     log off stdout, which scripts read as JSON.
     """
     start = time.perf_counter()
-    if solver == "CBC":
-        backend = pulp.PULP_CBC_CMD(msg=False)
-    else:
-        backend = pulp.getSolver(solver, msg=False)
-    problem.solve(backend)
-    return {"name": f"pulp/{solver}", "status": pulp.LpStatus[problem.status].lower(),
+    problem.solve(pulp.PULP_CBC_CMD(msg=False))
+    return {"name": "pulp/CBC", "status": pulp.LpStatus[problem.status].lower(),
             "seconds": time.perf_counter() - start}
 
 

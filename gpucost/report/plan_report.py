@@ -42,10 +42,9 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
         b = plan.baseline
         verdict = "meets the deadline" if b.meets_deadline else "MISSES the deadline"
         saving = ""
-        if plan.status == "optimal" and b.cost_usd:
-            saving = f"; this plan costs {money(plan.cost_usd)} " + (
-                f"({1 - plan.cost_usd / b.cost_usd:.0%} less)" if b.cost_usd > plan.cost_usd
-                else "")
+        if plan.status == "optimal" and b.cost_usd and b.cost_usd > plan.cost_usd:
+            saving = (f"; this plan costs {money(plan.cost_usd)} "
+                      f"({1 - plan.cost_usd / b.cost_usd:.0%} less)")
         lines += ["", f"Cheapest $/GPU-hour choice: {b.instance_type} ({b.gpu}, {b.pricing}, "
                   f"{b.region}) x{b.instances}: {money(b.cost_usd)}, "
                   f"{hours_text(b.hours or 0)}, {verdict}{saving}."]

@@ -39,6 +39,7 @@ def test_parse_gpu_info_keeps_unknown_gpu_name_as_given():
 @pytest.mark.parametrize("entry", [
     _instance("m5.large", None),                                      # no GpuInfo
     _instance("g6f.large", "L4", count=0, gpu_mib=2861, partition=0.125),  # fractional GPU
+    _instance("gr6f.4xlarge", "L4", count=1, gpu_mib=11444, partition=0.5),  # a share of one
     {"InstanceType": "x.y", "GpuInfo": {"Gpus": []}, "VCpuInfo": {"DefaultVCpus": 2},
      "MemoryInfo": {"SizeInMiB": 1024}},
 ])

@@ -4,7 +4,6 @@ into the SDK's own message types (unknown fields would fail), so they match the 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -150,8 +149,8 @@ def test_zone_and_region_names() -> None:
 
 
 def test_bundled_candidates_group_zones_by_region() -> None:
-    found = {(c.region, c.instance_type): c
-             for c in bundled_candidates(load("machine_types", compute_v1.MachineTypeAggregatedList))}
+    pages = load("machine_types", compute_v1.MachineTypeAggregatedList)
+    found = {(c.region, c.instance_type): c for c in bundled_candidates(pages)}
     assert sorted(found) == [
         ("europe-west4", "a3-highgpu-8g"), ("europe-west4", "g2-standard-4"),
         ("me-west1", "a2-highgpu-1g"),

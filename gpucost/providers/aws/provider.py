@@ -113,7 +113,7 @@ class AwsProvider:
         on_demand, pricing_error = self._on_demand(pricing, types, only)
         if pricing_error is not None:
             for region in sorted(inventories):
-                pass
+                fail(region, f"pricing: {pricing_error}")
             inventories = {}
 
         rows: list[dict[str, Any]] = []
