@@ -12,8 +12,8 @@ def solve(problem: pulp.LpProblem) -> dict[str, Any]:
     """Solve ``problem`` in place; returns ``{"name", "status", "seconds"}``.
 
     CBC (bundled with pulp) is used: measured here on a 5,000-offer selection MILP it
-    took ~3 s where HiGHS spent ~50 s in presolve, so no other solver is offered. ``msg=False`` keeps the solver's
-    log off stdout, which scripts read as JSON.
+    took ~3 s where HiGHS spent ~50 s in presolve, so no other solver is offered.
+    ``msg=False`` keeps the solver's log off stdout, which scripts read as JSON.
     """
     start = time.perf_counter()
     problem.solve(pulp.PULP_CBC_CMD(msg=False))
