@@ -252,7 +252,7 @@ def test_offers_without_a_sku_are_skipped_and_logged(fake: FakeGcp,
 def test_requested_regions_only(fake: FakeGcp) -> None:
     serve_all(fake)
     progress: list[tuple[str, str | None]] = []
-    result = provider().fetch(regions=["us-central1", "nowhere1"],
+    result = provider().fetch(regions=["us-central1", "nowhere1", "us-central1"],
                               progress=lambda r, reason: progress.append((r, reason)))
     assert set(result.offers.region) == {"us-central1"}
     reason = "no GPU machine types or accelerators listed in this region"

@@ -28,10 +28,12 @@ from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavai
 from gpucost.providers.gcp.accelerators import attachable_candidates, list_accelerator_type_pages
 from gpucost.providers.gcp.billing import build_price_book, list_skus
 from gpucost.providers.gcp.machines import (
+    Candidate,
     bundled_candidates,
     list_machine_type_pages,
     unreachable_regions,
 )
+from gpucost.providers.gcp.pricing import PriceBook
 from gpucost.providers.gcp.rows import offer_rows
 
 log = logging.getLogger(__name__)
@@ -125,14 +127,15 @@ class GcpProvider:
         except _ListingFailed as exc:
             if not regions:
                 raise ProviderUnavailable(f"gcp: {exc}") from None
-            for region in regions:
+            failed = {region: str(exc) for region in dict.fromkeys(regions)}
+            for region in failed:
                 report(region, str(exc))
-            return FetchResult(empty_offers(), {r: str(exc) for r in regions}, None)
+            return FetchResult(empty_offers(), failed, None)
 
         candidates = bundled_candidates(machine_pages) + attachable_candidates(accelerator_pages)
         unreachable = unreachable_regions(machine_pages + accelerator_pages)
         book = build_price_book(skus)
-        targets = list(regions) if regions else sorted(
+        targets = list(dict.fromkeys(regions)) if regions is not None else sorted(
             {c.region for c in candidates} | set(unreachable))
         today = dt.date.today()
 
@@ -150,8 +153,8 @@ class GcpProvider:
         return FetchResult(offers, failed, None)
 
     @staticmethod
-    def _price_region(region: str, candidates: list[Any], book: Any, today: dt.date,
-                      rows: list[dict[str, Any]]) -> str | None:
+    def _price_region(region: str, candidates: list[Candidate], book: PriceBook,
+                      today: dt.date, rows: list[dict[str, Any]]) -> str | None:
         """Append the region's rows; return the failure reason, or None on success."""
         mine = [c for c in candidates if c.region == region]
         if not mine:

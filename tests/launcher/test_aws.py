@@ -1,0 +1,264 @@
+"""The AWS backend against moto (real boto3 clients), plus botocore Stubber / event hooks
+where moto does not go: ClientToken idempotency (moto ignores the token), placement
+groups (moto does not implement them) and injected capacity errors."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
+from gpucost.launcher import LaunchConfig, launch_plan, load_plan, make_backends
+from gpucost.launcher.aws import DLAMI_SSM_PARAMETER, AwsBackend
+from gpucost.launcher.backends import CapacityError
+from gpucost.launcher.naming import client_token
+
+IMAGE = "ami-0123456789abcdef0"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(aws_env, monkeypatch):
+    """moto for all of AWS, and a fresh default boto3 session whose events tests can hook."""
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+        yield session
+
+
+def _answer(status: int, parsed: dict) -> tuple[AWSResponse, dict]:
+    return AWSResponse(f"https://ec2.{REGION}.amazonaws.com/", status, {}, None), parsed
+
+
+def instances(state_names=("pending", "running")) -> list[dict]:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    pages = ec2.get_paginator("describe_instances").paginate(
+        Filters=[{"Name": "instance-state-name", "Values": list(state_names)}])
+    return [i for p in pages for r in p["Reservations"] for i in r["Instances"]]
+
+
+def tags(instance: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+
+
+def test_dry_run_prints_allocations_and_creates_nothing(aws, plan_file, run_cli):
+    code, out, _ = run_cli("launch", str(plan_file("plan_aws.json")))
+    assert code == 0
+    assert "DRY RUN" in out
+    assert "[0] aws us-east-1 / us-east-1a: 2 x g5.xlarge (1 x A10G each), on-demand" in out
+    assert "[1] aws us-east-1: 1 x p3.2xlarge (1 x V100-16GB each), spot" in out
+    assert f"SSM parameter {DLAMI_SSM_PARAMETER}" in out
+    assert "$2.01/hour in all, for 10.0 h = $20.12" in out
+    assert "Total: 3 instance(s)" in out and "$27.46 expected (budget $500.00)" in out
+    assert instances(("pending", "running", "terminated")) == []
+
+
+def test_launch_creates_tagged_instances(aws, plan_file, run_cli):
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
+                             "--image", f"aws={IMAGE}")
+    assert code == 0, err
+    running = instances()
+    assert len(running) == 3
+    by_type = {}
+    for inst in running:
+        by_type.setdefault(inst["InstanceType"], []).append(inst)
+        assert inst["ImageId"] == IMAGE
+        assert tags(inst)["gpucost:plan-id"] == "bert-ft-1a2b3c4d"
+        assert tags(inst)["gpucost:job"] == "bert-ft"
+        assert tags(inst)["Name"].startswith("bert-ft-1a2b3c4d-")
+    assert len(by_type["g5.xlarge"]) == 2 and len(by_type["p3.2xlarge"]) == 1
+    assert {i["Placement"]["AvailabilityZone"] for i in by_type["g5.xlarge"]} == {"us-east-1a"}
+    assert by_type["p3.2xlarge"][0].get("InstanceLifecycle") == "spot"
+    assert "InstanceLifecycle" not in by_type["g5.xlarge"][0]
+    assert "Launched 3 instance(s) for plan bert-ft-1a2b3c4d" in out
+
+
+def test_spot_market_options_sent(aws, plan_file):
+    sent = []
+    aws.events.register("provide-client-params.ec2.RunInstances",
+                        lambda params, **_: sent.append(dict(params)))
+    plan = load_plan(plan_file("plan_aws.json"))
+    backends = make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}}))
+    launch_plan(plan, backends, echo=lambda _: None)
+    assert "InstanceMarketOptions" not in sent[0]
+    assert sent[1]["InstanceMarketOptions"] == {"MarketType": "spot", "SpotOptions": {
+        "SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}}
+    assert sent[0]["MinCount"] == sent[0]["MaxCount"] == 2
+
+
+def test_default_image_from_ssm(aws, plan_file, run_cli):
+    # moto ships no Deep Learning AMI parameters and refuses to create "/aws/..." names
+    # through the API, so the public parameter is put straight into moto's SSM backend.
+    from datetime import datetime
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ssm.models import Parameter, ssm_backends
+
+    ssm_backends[DEFAULT_ACCOUNT_ID][REGION]._parameters[DLAMI_SSM_PARAMETER].append(Parameter(
+        account_id=DEFAULT_ACCOUNT_ID, name=DLAMI_SSM_PARAMETER, value="ami-0dl0dl0dl0dl0dl00",
+        parameter_type="String", description=None, allowed_pattern=None, keyid=None,
+        last_modified_date=datetime.now(), version=1, data_type="aws:ec2:image"))
+    code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes")
+    assert code == 0, err
+    assert {i["ImageId"] for i in instances()} == {"ami-0dl0dl0dl0dl0dl00"}
+
+
+def test_missing_ssm_parameter_is_one_clear_error(aws, plan_file, run_cli):
+    code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes")
+    assert code == 1
+    assert "cannot look up the Deep Learning AMI" in err and "--image aws=" in err
+    assert instances() == []
+
+
+def test_rollback_on_capacity_error(aws, plan_file, run_cli):
+    calls = []
+
+    def second_fails(params, **_):
+        calls.append(params)
+        if len(calls) == 2:
+            return _answer(500, {"Error": {"Code": "InsufficientInstanceCapacity",
+                                           "Message": "no p3.2xlarge capacity"}})
+        return None
+
+    aws.events.register("before-call.ec2.RunInstances", second_fails)
+    code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
+                           "--image", IMAGE)
+    assert code == 1
+    assert "InsufficientInstanceCapacity" in err and "no p3.2xlarge capacity" in err
+    assert "rolled back: terminated the 2 instance(s)" in err
+    assert len(calls) == 2
+    assert instances(("pending", "running", "stopping", "stopped")) == []
+    assert len(instances(("terminated",))) == 2
+
+
+def test_allow_partial_keeps_other_allocations(aws, plan_file, run_cli):
+    def first_fails(params, **_):
+        if params["InstanceType"] == "g5.xlarge":
+            return _answer(500, {"Error": {"Code": "VcpuLimitExceeded", "Message": "quota"}})
+        return None
+
+    aws.events.register("before-call.ec2.RunInstances",
+                        lambda params, **kw: first_fails(params["body"], **kw))
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
+                             "--image", IMAGE, "--allow-partial")
+    assert code == 1
+    assert "[0] FAILED" in out and "VcpuLimitExceeded" in out
+    assert [i["InstanceType"] for i in instances()] == ["p3.2xlarge"]
+
+
+def test_placement_group_for_multinode_single_mode(aws, plan_file):
+    created, deleted, sent = [], [], []
+    aws.events.register("before-call.ec2.CreatePlacementGroup",
+                        lambda params, **_: created.append(params["body"]) or _answer(200, {}))
+    aws.events.register("before-call.ec2.DeletePlacementGroup",
+                        lambda params, **_: deleted.append(params["body"]) or _answer(200, {}))
+    aws.events.register("provide-client-params.ec2.RunInstances",
+                        lambda params, **_: sent.append(dict(params)))
+    plan = load_plan(plan_file("plan_single_multinode.json"))
+    backends = make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}}))
+    result = launch_plan(plan, backends, echo=lambda _: None)
+    assert len(result.instances) == 2
+    assert created[0]["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c"
+    assert created[0]["Strategy"] == "cluster"
+    assert sent[0]["Placement"] == {"AvailabilityZone": "us-east-1b",
+                                    "GroupName": "gpucost-llm-pretrain-9f8e7d6c"}
+    backends["aws"].terminate(result.instances, timeout=5)
+    assert deleted[0]["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c"
+
+
+def test_no_placement_group_for_divisible(aws, plan_file):
+    sent = []
+    aws.events.register("provide-client-params.ec2.RunInstances",
+                        lambda params, **_: sent.append(dict(params)))
+    plan = load_plan(plan_file("plan_aws.json"))
+    launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
+                echo=lambda _: None)
+    assert all("GroupName" not in p.get("Placement", {}) for p in sent)
+
+
+def test_rollback_deletes_created_placement_group(aws, plan_file):
+    deleted = []
+    aws.events.register("before-call.ec2.CreatePlacementGroup", lambda **_: _answer(200, {}))
+    aws.events.register("before-call.ec2.DeletePlacementGroup",
+                        lambda params, **_: deleted.append(params["body"]) or _answer(200, {}))
+    aws.events.register("before-call.ec2.RunInstances", lambda **_: _answer(
+        500, {"Error": {"Code": "InsufficientInstanceCapacity", "Message": "none"}}))
+    plan = load_plan(plan_file("plan_single_multinode.json"))
+    with pytest.raises(CapacityError, match="rolled back"):
+        launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
+                    echo=lambda _: None)
+    assert [d["GroupName"] for d in deleted] == ["gpucost-llm-pretrain-9f8e7d6c"]
+
+
+def test_status_and_down_find_instances_by_tag(aws, plan_file, run_cli, sandbox):
+    code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes", "--image", IMAGE)
+    assert code == 0, err
+    # someone else's instance in the same account must be left alone
+    boto3.client("ec2", region_name=REGION).run_instances(
+        ImageId=IMAGE, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    code, out, _ = run_cli("status", "bert-ft-1a2b3c4d")  # regions from the launch record
+    assert code == 0 and "3 instance(s) of plan bert-ft-1a2b3c4d" in out
+    assert out.count("g5.xlarge") == 2 and "spot" in out
+
+    for record in (sandbox / "state").iterdir():  # without the record: --region is needed
+        record.unlink()
+    code, _, err = run_cli("status", "bert-ft-1a2b3c4d", "--provider", "aws")
+    assert code == 1 and "aws not searched" in err and "--region" in err
+    code, out, _ = run_cli("status", "bert-ft-1a2b3c4d", "--provider", "aws",
+                           "--region", REGION)
+    assert code == 0 and "3 instance(s)" in out
+
+    code, out, _ = run_cli("down", "bert-ft-1a2b3c4d", "--provider", "aws", "--region", REGION)
+    assert code == 0 and "Terminated 3 instance(s)" in out
+    assert [i["InstanceType"] for i in instances()] == ["t3.micro"]
+    code, out, _ = run_cli("down", "bert-ft-1a2b3c4d", "--provider", "aws", "--region", REGION)
+    assert code == 0 and "No instances of plan bert-ft-1a2b3c4d found" in out
+
+
+# -- idempotency: moto ignores ClientToken, so check what is sent with a Stubber -----------
+
+def _reservation(ids: list[str], state: str) -> dict:
+    return {"ReservationId": "r-1", "Instances": [
+        {"InstanceId": i, "InstanceType": "g5.xlarge", "State": {"Name": state, "Code": 0},
+         "Placement": {"AvailabilityZone": "us-east-1a"}} for i in ids]}
+
+
+def _expected(token: str) -> dict:
+    return {"ImageId": IMAGE, "InstanceType": "g5.xlarge", "MinCount": 2, "MaxCount": 2,
+            "TagSpecifications": ANY, "Placement": {"AvailabilityZone": "us-east-1a"},
+            "ClientToken": token}
+
+
+def test_relaunch_sends_same_client_token(aws_env, plan_file):
+    plan = load_plan(plan_file("plan_aws.json"))
+    alloc = plan.allocations[0]
+    client = boto3.client("ec2", region_name=REGION)
+    token = client_token(plan.plan_id, 0)
+    assert token != client_token(plan.plan_id, 1) and len(token) <= 64
+    with Stubber(client) as stub:
+        for _ in range(2):  # EC2 answers a repeated token with the same reservation
+            stub.add_response("run_instances", _reservation(["i-a", "i-b"], "pending"),
+                              _expected(token))
+        first, second = [], []
+        for created in (first, second):
+            backend = AwsBackend({"image": IMAGE}, client_factory=lambda *_: client)
+            backend.launch(plan, alloc, created)
+        stub.assert_no_pending_responses()
+    assert [i.id for i in first] == [i.id for i in second] == ["i-a", "i-b"]
+
+
+def test_token_of_a_terminated_launch_moves_to_next_generation(aws_env, plan_file):
+    plan = load_plan(plan_file("plan_aws.json"))
+    client = boto3.client("ec2", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_response("run_instances", _reservation(["i-old1", "i-old2"], "terminated"),
+                          _expected(client_token(plan.plan_id, 0)))
+        stub.add_response("run_instances", _reservation(["i-new1", "i-new2"], "pending"),
+                          _expected(client_token(plan.plan_id, 0, 1)))
+        created = []
+        AwsBackend({"image": IMAGE}, client_factory=lambda *_: client).launch(
+            plan, plan.allocations[0], created)
+        stub.assert_no_pending_responses()
+    assert [i.id for i in created] == ["i-new1", "i-new2"]

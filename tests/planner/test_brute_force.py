@@ -1,0 +1,178 @@
+"""Each planner mode against brute-force enumeration on small random catalogs."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpucost.job.parse import parse_job
+from gpucost.planner.planner import plan_job
+from tests_support import NOW, catalog, efficiency, instance_rate, offer
+
+GPUS = ["A100-40GB", "H100", "L4", "T4", "A10G"]
+
+
+@st.composite
+def offers(draw, min_size: int = 1, max_size: int = 4) -> list[dict]:
+    n = draw(st.integers(min_size, max_size))
+    rows = []
+    for i in range(n):
+        rows.append(offer(
+            f"type{i}.x", draw(st.sampled_from(GPUS)), draw(st.sampled_from([1, 2, 4, 8])),
+            round(draw(st.floats(0.2, 60.0)), 4),
+            region=draw(st.sampled_from(["r1", "r2"])),
+            pricing=draw(st.sampled_from(["on_demand", "spot"]))))
+    return rows
+
+
+def job_dict(mode: str, **extra) -> dict:
+    base = {"name": "t", "mode": mode, "utilization": 0.4, "precision": "bf16",
+            "constraints": {"spot": "allowed"}}
+    base.update(extra)
+    return base
+
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def brute_single(rows, job):
+    run, c, a = job.runs[0], job.constraints, job.assumptions
+    best = None
+    for row in rows:
+        rate = instance_rate(row, run.utilization, run.precision, a)
+        for n in range(1, c.max_instances + 1):
+            if c.max_gpus and n * row["gpu_count"] > c.max_gpus:
+                continue
+            if n * row["gpu_count"] * row["gpu_memory_gib"] < run.memory_gib:
+                continue
+            hours = run.flops / (n * rate * efficiency(n, a))
+            if hours > run.deadline_hours * (1 + 1e-9):
+                continue
+            cost = n * hours * row["usd_per_hour"]
+            if best is None or cost < best - 1e-9:
+                best = cost
+    if best is not None and c.budget_usd is not None and best > c.budget_usd:
+        return None
+    return best
+
+
+@SETTINGS
+@given(rows=offers(), flops=st.floats(1e18, 3e21), hours=st.floats(1, 300),
+       max_instances=st.integers(1, 6), params=st.sampled_from([None, 1e9, 2e10]),
+       max_gpus=st.sampled_from([None, 8, 20]))
+def test_single_matches_brute_force(rows, flops, hours, max_instances, params, max_gpus):
+    extra = {"flops": flops, "deadline": f"{hours}h",
+             "constraints": {"spot": "allowed", "max_instances": max_instances,
+                             "max_gpus": max_gpus}}
+    if params:
+        extra["model"] = {"parameters": params}
+    job = parse_job(job_dict("single", **extra), now=NOW)
+    plan = plan_job(job, catalog(rows), explain=False, now=NOW)
+    expected = brute_single(rows, job)
+    if expected is None:
+        assert plan.status == "infeasible" and plan.reasons
+    else:
+        assert plan.status == "optimal"
+        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-9)
+        assert plan.hours <= job.runs[0].deadline_hours * (1 + 1e-9)
+
+
+def brute_divisible(rows, job):
+    """Every integer instance vector; for each, fill the cheapest work first."""
+    run, c, a = job.runs[0], job.constraints, job.assumptions
+    usable = [r for r in rows if r["gpu_count"] * r["gpu_memory_gib"] >= run.memory_gib]
+    caps = []
+    for r in usable:
+        cap = c.max_instances
+        if c.max_gpus:
+            cap = min(cap, c.max_gpus // r["gpu_count"])
+        caps.append(cap)
+    rates = [instance_rate(r, run.utilization, run.precision, a) for r in usable]
+    best = None
+    for ns in itertools.product(*[range(cap + 1) for cap in caps]):
+        if c.max_gpus and sum(n * r["gpu_count"] for n, r in zip(ns, usable)) > c.max_gpus:
+            continue
+        remaining, cost = run.flops, 0.0
+        order = sorted(range(len(usable)), key=lambda i: usable[i]["usd_per_hour"] / rates[i])
+        for i in order:
+            hours = min(ns[i] * run.deadline_hours, remaining / rates[i])
+            cost += hours * usable[i]["usd_per_hour"]
+            remaining -= hours * rates[i]
+        if remaining <= run.flops * 1e-9 and (best is None or cost < best):
+            best = cost
+    return best
+
+
+@SETTINGS
+@given(rows=offers(max_size=3), flops=st.floats(1e18, 1e21), hours=st.floats(1, 100),
+       max_instances=st.integers(1, 3), max_gpus=st.sampled_from([None, 4, 10]))
+def test_divisible_matches_brute_force(rows, flops, hours, max_instances, max_gpus):
+    job = parse_job(job_dict("divisible", flops=flops, deadline=f"{hours}h",
+                             model={"parameters": 1e9},
+                             constraints={"spot": "allowed", "max_instances": max_instances,
+                                          "max_gpus": max_gpus}), now=NOW)
+    plan = plan_job(job, catalog(rows), explain=False, now=NOW)
+    expected = brute_divisible(rows, job)
+    if expected is None:
+        assert plan.status == "infeasible" and plan.reasons
+    else:
+        assert plan.status == "optimal", plan.reasons
+        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-5)
+        done = sum(instance_rate(next(r for r in rows if r["instance_type"] == al.instance_type
+                                      and r["region"] == al.region
+                                      and r["pricing"] == al.pricing),
+                                 0.4, "bf16", job.assumptions) * al.instances * al.hours
+                   for al in plan.allocations)
+        assert done >= job.runs[0].flops * (1 - 1e-6)
+        assert all(al.hours <= job.runs[0].deadline_hours * (1 + 1e-6)
+                   for al in plan.allocations)
+
+
+def brute_experiments(rows, job):
+    c, a = job.constraints, job.assumptions
+    per_run = []
+    for run in job.runs:
+        options = []
+        for row in rows:
+            rate = instance_rate(row, run.utilization, run.precision, a)
+            for n in range(1, c.max_instances + 1):
+                if n * row["gpu_count"] * row["gpu_memory_gib"] < run.memory_gib:
+                    continue
+                hours = run.flops / (n * rate * efficiency(n, a))
+                if hours <= run.deadline_hours * (1 + 1e-9):
+                    options.append((n * hours * row["usd_per_hour"], n * row["gpu_count"]))
+        per_run.append(options)
+    best = None
+    for combo in itertools.product(*per_run):
+        if c.max_gpus and sum(g for _, g in combo) > c.max_gpus:
+            continue
+        cost = sum(cost for cost, _ in combo)
+        if best is None or cost < best:
+            best = cost
+    return best
+
+
+@SETTINGS
+@given(rows=offers(max_size=3), sizes=st.lists(st.floats(1e18, 5e20), min_size=1, max_size=3),
+       hours=st.floats(2, 100), max_instances=st.integers(1, 3),
+       max_gpus=st.sampled_from([None, 4, 9, 16]))
+def test_experiments_match_brute_force(rows, sizes, hours, max_instances, max_gpus):
+    runs = [{"name": f"run{i}", "flops": f, "deadline": f"{hours * (1 + i / 2)}h"}
+            for i, f in enumerate(sizes)]
+    job = parse_job(job_dict("experiments", experiments=runs,
+                             constraints={"spot": "allowed", "max_instances": max_instances,
+                                          "max_gpus": max_gpus}), now=NOW)
+    plan = plan_job(job, catalog(rows), explain=False, now=NOW)
+    expected = brute_experiments(rows, job)
+    if expected is None:
+        assert plan.status == "infeasible" and plan.reasons
+    else:
+        assert plan.status == "optimal", plan.reasons
+        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-6)
+        assert sorted(a.run for a in plan.allocations) == sorted(r.name for r in job.runs)
+        if max_gpus:
+            assert sum(a.instances * a.gpu_count for a in plan.allocations) <= max_gpus
