@@ -125,6 +125,19 @@ def resolve_gpu(name: str, memory_gib: float | None = None) -> str | None:
     return gpu if abs(memory_gib - mem) <= _MEMORY_TOLERANCE * mem else None  # type: ignore[operator]
 
 
+def resolve_gpu_filter(name: str) -> tuple[str, ...]:
+    """The canonical GPUs a user means by ``name`` in a filter.
+
+    A canonical name or unambiguous alias gives one GPU; a family name whose variants
+    differ by memory ("A100", "V100") gives all of them. Unknown names give ``()``.
+    """
+    exact = resolve_gpu(name)
+    if exact:
+        return (exact,)
+    rows = _alias_rows().get(normalize_gpu_name(name), [])
+    return tuple(dict.fromkeys(gpu for _, gpu in rows))
+
+
 def canonical_gpu(name: str, memory_gib: float | None = None) -> str:
     """Like :func:`resolve_gpu` but keeps an unknown name as given (to be flagged)."""
     return resolve_gpu(name, memory_gib) or name.strip()

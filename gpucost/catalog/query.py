@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gpucost.catalog.gpus import PRECISIONS, gpu_specs, resolve_gpu
+from gpucost.catalog.gpus import PRECISIONS, gpu_specs, resolve_gpu_filter
 from gpucost.errors import InputError
 
 SORT_KEYS = ("usd_per_hour", "usd_per_gpu_hour", "usd_per_pflop_hour")
@@ -35,21 +35,19 @@ class OfferFilter:
 
 
 def resolve_gpu_names(names: Iterable[str], where: str, known: Iterable[str] = ()) -> list[str]:
-    """Canonical names for user-given GPU names (canonical or alias).
+    """Canonical names for user-given GPU names (canonical, alias or family like "A100").
 
     Names that are not in the alias table but appear verbatim in ``known`` (offers with
     an unknown GPU) are accepted as they are. Anything else is an :class:`InputError`.
     """
     known = set(known)
-    out = []
+    out: list[str] = []
     for name in names:
-        canonical = resolve_gpu(name)
-        if canonical is None and name in known:
-            canonical = name
-        if canonical is None:
+        matches = resolve_gpu_filter(name) or ((name,) if name in known else ())
+        if not matches:
             raise InputError(where, name, "a GPU name or alias listed by `gpucost gpus` "
                              f"(e.g. {', '.join(list(gpu_specs())[:4])})")
-        out.append(canonical)
+        out.extend(m for m in matches if m not in out)
     return out
 
 

@@ -24,9 +24,9 @@ from gpucost.launcher import (
     make_backends,
     refusal_reasons,
 )
-from gpucost.launcher.backends import Backend, Instance, backend_names, get_backend
+from gpucost.launcher.backends import backend_names
 from gpucost.launcher.config import LaunchConfig
-from gpucost.launcher.state import read_state, regions_in_state
+from gpucost.launcher.locate import find_plan_instances
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -116,35 +116,6 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     return 0
 
 
-def _search(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
-            project: str | None, config_path: str | None
-            ) -> tuple[list[tuple[Backend, list[Instance]]], bool]:
-    """Find the plan's instances per provider; returns them and whether all searches ran."""
-    state = read_state(plan_id)
-    config = load_config(config_path)
-    config.override("gcp", "project", project)
-    chosen = list(providers) or list((state or {}).get("providers") or backend_names())
-    complete = True
-    found: list[tuple[Backend, list[Instance]]] = []
-    for name in chosen:
-        recorded = (state or {}).get("providers", {}).get(name) or {}
-        settings = config.provider(name)
-        if name == "gcp" and recorded.get("project") and not project:
-            settings.setdefault("project", recorded["project"])
-        search_regions = list(regions) or regions_in_state(state, name)
-        important = bool(providers) or bool(recorded)
-        try:
-            backend = get_backend(name, settings)
-            if name == "aws" and not search_regions:
-                raise LaunchError(f"no launch record for {plan_id} on this machine: pass "
-                                  "--region")
-            found.append((backend, backend.find(plan_id, search_regions)))
-        except LaunchError as exc:
-            _err(f"gpucost: {'warning' if important else 'note'}: {name} not searched: {exc}")
-            complete = complete and not important
-    return found, complete
-
-
 search_options = [
     click.option("--provider", "providers", multiple=True, type=click.Choice(backend_names()),
                  help="Only these providers (default: those of the local launch record, "
@@ -172,7 +143,8 @@ def _with_search_options(func: Any) -> Any:
 def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
            project: str | None, config_path: str | None, as_json: bool) -> int:
     """List PLAN_ID's instances and their states, found by tag / label."""
-    found, complete = _search(plan_id, providers, regions, project, config_path)
+    found, complete = find_plan_instances(
+        plan_id, providers, regions, project, load_config(config_path), warn=_err)
     instances = [i for _, items in found for i in items]
     if as_json:
         click.echo(json.dumps([i.to_json() for i in instances], indent=2))
@@ -192,7 +164,8 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
 def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
          project: str | None, config_path: str | None, timeout: float) -> int:
     """Terminate all of PLAN_ID's instances (found by tag / label) and wait until gone."""
-    found, complete = _search(plan_id, providers, regions, project, config_path)
+    found, complete = find_plan_instances(
+        plan_id, providers, regions, project, load_config(config_path), warn=_err)
     total = 0
     for backend, instances in found:
         if not instances:

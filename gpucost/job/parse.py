@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from gpucost.catalog.gpus import PRECISIONS, resolve_gpu
+from gpucost.catalog.gpus import PRECISIONS
+from gpucost.catalog.query import resolve_gpu_names
 from gpucost.errors import InputError
 from gpucost.job.deadline import parse_deadline
 from gpucost.job.spec import (
@@ -201,13 +202,12 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
 
 def _constraints(r: _Reader, raw: Any) -> Constraints:
     data = r.mapping(raw, "constraints", _CONSTRAINT_KEYS)
-    gpus = []
-    for name in r.string_list(data, "gpus", "constraints.gpus"):
-        canonical = resolve_gpu(name)
-        if canonical is None:
-            raise r.fail("constraints.gpus", "GPU names or aliases listed by `gpucost gpus`",
-                         name)
-        gpus.append(canonical)
+    names = r.string_list(data, "gpus", "constraints.gpus")
+    try:
+        gpus = resolve_gpu_names(names, "constraints.gpus")
+    except InputError as exc:
+        raise r.fail("constraints.gpus", "GPU names or aliases listed by `gpucost gpus`",
+                     exc.field) from None
     max_instances = r.number(data, "max_instances", "constraints.max_instances", integer=True)
     max_gpus = r.number(data, "max_gpus", "constraints.max_gpus", integer=True)
     return Constraints(

@@ -159,7 +159,7 @@ class AwsBackend(AwsInventory):
         where = f"aws {alloc.region} allocation {alloc.index} ({alloc.instances} x " \
                 f"{alloc.instance_type}, {alloc.pricing})"
         for generation in range(MAX_TOKEN_GENERATIONS):
-            params["ClientToken"] = client_token(plan.plan_id, alloc.index + generation)
+            params["ClientToken"] = client_token(plan.plan_id, alloc.index, generation)
             try:
                 answer = ec2.run_instances(**params)
             except ClientError as exc:

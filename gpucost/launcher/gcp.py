@@ -7,9 +7,8 @@
 - N1 types with attached GPUs (``n1-standard-8+1xT4``) get ``guest_accelerators``;
   every GPU VM gets ``on_host_maintenance=TERMINATE``; spot VMs get
   ``provisioning_model=SPOT`` with ``instance_termination_action=DELETE``.
-- Labels ``gpucost-plan-id``, ``gpucost-job``, ``gpucost-allocation`` (lowercased);
-  ``status``/``down`` use ``aggregated_list`` filtered on ``gpucost-plan-id`` (all zones,
-  so no region list is needed).
+- Labels ``gpucost-plan-id``, ``gpucost-job``, ``gpucost-allocation`` (lowercased); status
+  and down use ``aggregated_list`` filtered on ``gpucost-plan-id`` (all zones: no regions).
 - Image: the newest Deep Learning VM image of the family :data:`DLVM_IMAGE` unless
   ``gcp.image`` / ``--image gcp=...`` says otherwise. Operations: ``ZoneOperationsClient.wait``.
 """
@@ -59,7 +58,7 @@ class GcpBackend(GcpInventory):
     name = "gcp"
 
     def __init__(self, settings: dict[str, Any], *, credentials: Any = None,
-                 poll_seconds: float = 2.0) -> None:
+                 poll_seconds: float = 0.0) -> None:
         self.settings = settings
         self._credentials = credentials
         self._project: str | None = settings.get("project")
@@ -95,8 +94,7 @@ class GcpBackend(GcpInventory):
 
     # -- dry run ----------------------------------------------------------------------
     def describe_image(self, alloc: PlanAllocation) -> str:
-        image = self.settings.get("image")
-        return image or f"{DLVM_IMAGE} (newest image of the family at launch)"
+        return self.settings.get("image") or f"{DLVM_IMAGE} (newest image of the family at launch)"
 
     def describe_extras(self, plan: LaunchPlan, alloc: PlanAllocation) -> list[str]:
         machine, count, gpu = split_instance_type(alloc.instance_type)
@@ -105,9 +103,7 @@ class GcpBackend(GcpInventory):
                   f"{gce_name(plan.plan_id, alloc.index, alloc.instances - 1)}"]
         if gpu:
             extras.append(f"machine type {machine} + {count} x {accelerator_type(gpu)}")
-        if self.settings.get("project"):
-            extras.append(f"project: {self.settings['project']}")
-        return extras
+        return extras + [f"project: {p}" for p in [self.settings.get("project")] if p]
 
     # -- launch -----------------------------------------------------------------------
     def build_instance(self, plan: LaunchPlan, alloc: PlanAllocation, n: int) -> Any:
@@ -171,7 +167,10 @@ class GcpBackend(GcpInventory):
                 raise _failure(where, errors)
 
     def wait(self, zone: str, operation: str, timeout: float) -> Any:
-        """Wait for a zone operation to be DONE (server-side waits, up to ``timeout``)."""
+        """Wait for a zone operation to be DONE, up to ``timeout`` seconds.
+
+        ``wait`` blocks on the server (up to about 2 minutes per call), so no client-side
+        sleep is needed between calls; ``poll_seconds`` adds one if wanted."""
         from google.cloud import compute_v1
 
         deadline = time.monotonic() + timeout

@@ -31,7 +31,7 @@ from gpucost.catalog.gpus import gpu_specs, is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.job.utilization import estimate_mfu
 
-_FAMILY = re.compile(r"^[a-z]+")
+_FAMILY = re.compile(r"^([a-z]+)")
 
 
 @dataclass

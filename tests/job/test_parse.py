@@ -1,0 +1,110 @@
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from gpucost.errors import InputError
+from gpucost.job.parse import load_job, parse_job
+from gpucost.job.spec import DEFAULT_MAX_INSTANCES
+
+NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+GOOD = {"name": "llama", "model": {"parameters": 7e9, "tokens": 2e12}, "deadline": "30d"}
+
+
+def parse(**changes):
+    data = {**GOOD, **changes}
+    return parse_job({k: v for k, v in data.items() if v is not None}, "job.yaml", NOW)
+
+
+def test_flops_from_parameters_and_tokens():
+    job = parse()
+    run = job.runs[0]
+    assert run.flops == pytest.approx(6 * 7e9 * 2e12)
+    assert run.deadline_hours == pytest.approx(720)
+    assert run.memory_gib == pytest.approx(7e9 * 16 / 2**30 * 1.25)
+    assert job.mode == "single" and job.constraints.max_instances == DEFAULT_MAX_INSTANCES
+
+
+def test_explicit_flops_win_and_yaml_string_numbers_are_read():
+    run = parse(flops="8.4e22", model={"parameters": "7e9"}).runs[0]
+    assert run.flops == pytest.approx(8.4e22)
+    assert run.parameters == pytest.approx(7e9)
+
+
+def test_gpu_aliases_resolve_in_constraints():
+    job = parse(constraints={"gpus": ["nvidia-a100-80gb", "H100"], "spot": "allowed"})
+    assert job.constraints.gpus == ("A100-80GB", "H100")
+    assert job.constraints.spot == "allowed"
+
+
+def test_experiments_expand_counts_and_inherit_defaults():
+    job = parse_job({"name": "sweep", "mode": "experiments", "deadline": "7d",
+                     "precision": "fp8",
+                     "experiments": [{"name": "a", "flops": 1e20, "count": 3},
+                                     {"name": "b", "flops": 2e20, "deadline": "10d"}]},
+                    "job.yaml", NOW)
+    assert [r.name for r in job.runs] == ["a-1", "a-2", "a-3", "b"]
+    assert [r.deadline_hours for r in job.runs] == [168, 168, 168, 240]
+    assert {r.precision for r in job.runs} == {"fp8"}
+
+
+@pytest.mark.parametrize(("changes", "field", "expected"), [
+    ({"name": None}, "name", "non-empty job name"),
+    ({"model": {"parameters": 7e9}}, "model.tokens", "positive number"),
+    ({"model": {"parameters": -7e9, "tokens": 1e12}}, "model.parameters", "> 0"),
+    ({"model": {"parameters": "lots", "tokens": 1e12}}, "model.parameters", "a number"),
+    ({"model": {"parameters": True, "tokens": 1e12}}, "model.parameters", "a number"),
+    ({"deadline": "someday"}, "deadline", "duration"),
+    ({"deadline": None}, "deadline", "deadline like"),
+    ({"deadline": "2020-01-01"}, "deadline", "in the future"),
+    ({"precision": "int4"}, "precision", "one of fp32"),
+    ({"mode": "parallel"}, "mode", "one of single"),
+    ({"utilization": 1.5}, "utilization", "<= 1"),
+    ({"constraints": {"gpus": ["GTX-1080"]}}, "constraints.gpus", "GPU names"),
+    ({"constraints": {"spot": "sometimes"}}, "constraints.spot", "never, allowed, only"),
+    ({"constraints": {"max_instances": 2.5}}, "constraints.max_instances", "whole number"),
+    ({"constraints": {"budget_usd": -1}}, "constraints.budget_usd", "> 0"),
+    ({"constraints": {"regions": "us-east-1,x"}}, None, None),
+    ({"constraints": {"regoins": ["x"]}}, "constraints.regoins", "known field"),
+    ({"constraints": ["aws"]}, "constraints", "mapping"),
+    ({"memory": {"bytes_per_parameter": 0}}, "memory.bytes_per_parameter", "> 0"),
+])
+def test_bad_fields_name_the_field_and_expectation(changes, field, expected):
+    if field is None:
+        parse(**changes)  # a single string is accepted as a one-element list
+        return
+    with pytest.raises(InputError) as err:
+        parse(**changes)
+    message = str(err.value)
+    assert message.startswith("job.yaml: " + field + ":"), message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_experiments_errors_name_the_item():
+    with pytest.raises(InputError, match=r"experiments\[1\]\.deadline"):
+        parse_job({"name": "s", "mode": "experiments",
+                   "experiments": [{"flops": 1e20, "deadline": "1d"},
+                                   {"flops": 1e20, "deadline": "never"}]}, "job.yaml", NOW)
+
+
+def test_load_job_reports_yaml_syntax_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodel: [unclosed\n")
+    with pytest.raises(InputError, match=r"bad.yaml: line \d+: valid YAML"):
+        load_job(bad)
+    with pytest.raises(InputError, match="missing.yaml: file"):
+        load_job(tmp_path / "missing.yaml")
+
+
+def test_cli_bad_job_file_is_one_line_exit_2(tmp_path):
+    job = tmp_path / "job.yaml"
+    job.write_text("name: x\nmodel: {parameters: -1, tokens: 1e12}\ndeadline: 1d\n")
+    proc = subprocess.run([sys.executable, "-m", "gpucost", "plan", str(job)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number > 0, "
+                     "got -1"]

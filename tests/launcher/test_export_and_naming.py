@@ -1,0 +1,85 @@
+"""SkyPilot export, GCE names / labels, and the GCP accelerator mapping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from gpucost.launcher import load_plan
+from gpucost.launcher.gcp_names import accelerator_type, split_instance_type
+from gpucost.launcher.naming import client_token, gce_name, label_value
+
+GCE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def test_export_skypilot_to_file(plan_file, run_cli, tmp_path):
+    out_file = tmp_path / "task.yaml"
+    code, _, err = run_cli("export", str(plan_file("plan_aws.json")), "--format", "skypilot",
+                           "-o", str(out_file))
+    assert code == 0 and "Wrote 2 SkyPilot task(s)" in err
+    first, second = yaml.safe_load_all(out_file.read_text())
+    assert first == {"name": "bert-ft-1a2b3c4d-0", "num_nodes": 2, "resources": {
+        "cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
+        "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False},
+        "envs": {"GPUCOST_PLAN_ID": "bert-ft-1a2b3c4d"}}
+    assert second["resources"]["accelerators"] == "V100:1"  # SkyPilot spells V100-16GB "V100"
+    assert second["resources"]["use_spot"] is True and "zone" not in second["resources"]
+    assert second["num_nodes"] == 1
+
+
+def test_export_gcp_to_stdout_splits_attached_gpus(plan_file, run_cli):
+    code, out, _ = run_cli("export", str(plan_file("plan_gcp.json")))
+    assert code == 0
+    t4, a100 = yaml.safe_load_all(out)
+    assert t4["resources"] == {"cloud": "gcp", "region": "us-central1", "zone": "us-central1-b",
+                               "instance_type": "n1-standard-8", "accelerators": "T4:1",
+                               "use_spot": True}
+    assert t4["envs"]["GPUCOST_RUN"] == "lr-1e-4"
+    assert a100["resources"]["accelerators"] == "A100:1"
+    assert a100["resources"]["instance_type"] == "a2-highgpu-1g"
+
+
+def test_export_multinode_and_infeasible(plan_file, run_cli):
+    code, out, _ = run_cli("export", str(plan_file("plan_single_multinode.json")))
+    [task] = yaml.safe_load_all(out)
+    assert task["num_nodes"] == 2 and task["resources"]["accelerators"] == "A100:8"
+    code, _, err = run_cli("export", str(plan_file("plan_infeasible.json")))
+    assert code == 2 and "allocations: at least one allocation" in err
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("n1-standard-8+1xT4", ("n1-standard-8", 1, "T4")),
+    ("n1-highmem-16+4xV100-16GB", ("n1-highmem-16", 4, "V100-16GB")),
+    ("a2-highgpu-1g", ("a2-highgpu-1g", 0, None)),
+])
+def test_split_instance_type(text, expected):
+    assert split_instance_type(text) == expected
+
+
+@pytest.mark.parametrize(("gpu", "gce"), [
+    ("T4", "nvidia-tesla-t4"), ("V100-16GB", "nvidia-tesla-v100"), ("L4", "nvidia-l4"),
+    ("A100-40GB", "nvidia-tesla-a100"), ("A100-80GB", "nvidia-a100-80gb"),
+    ("H100", "nvidia-h100-80gb"),
+])
+def test_accelerator_type_is_first_nvidia_alias(gpu, gce):
+    assert accelerator_type(gpu) == gce
+
+
+@pytest.mark.parametrize("plan_id", [
+    "bert-ft-1a2b3c4d", "Sweep_LR-5c6d7e8f", "9lives-00aa11bb",
+    "a" * 80 + "-deadbeef", "Ünïcode job.v2-12345678",
+])
+def test_gce_names_are_valid_and_keep_the_hash(plan_id):
+    name = gce_name(plan_id, 3, 12)
+    assert GCE_NAME.match(name), name
+    assert name.endswith(f"{plan_id[-8:].lower()}-3-12")
+    assert gce_name(plan_id, 3, 11) != name
+
+
+def test_label_values_and_tokens(plan_file):
+    assert label_value("Sweep_LR-5c6d7e8f") == "sweep_lr-5c6d7e8f"
+    plan = load_plan(plan_file("plan_aws.json"))
+    assert client_token(plan.plan_id, 0) == client_token(plan.plan_id, 0)
+    assert client_token(plan.plan_id, 0, 1) != client_token(plan.plan_id, 0)
