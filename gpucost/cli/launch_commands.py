@@ -15,7 +15,6 @@ import click
 
 from gpucost.errors import InputError
 from gpucost.launcher import (
-    LaunchError,
     describe,
     export_skypilot,
     launch_plan,

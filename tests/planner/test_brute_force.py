@@ -7,10 +7,10 @@ import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests_support import NOW, catalog, efficiency, instance_rate, offer
 
 from gpucost.job.parse import parse_job
 from gpucost.planner.planner import plan_job
-from tests_support import NOW, catalog, efficiency, instance_rate, offer
 
 GPUS = ["A100-40GB", "H100", "L4", "T4", "A10G"]
 
@@ -94,7 +94,8 @@ def brute_divisible(rows, job):
     rates = [instance_rate(r, run.utilization, run.precision, a) for r in usable]
     best = None
     for ns in itertools.product(*[range(cap + 1) for cap in caps]):
-        if c.max_gpus and sum(n * r["gpu_count"] for n, r in zip(ns, usable)) > c.max_gpus:
+        gpus = sum(n * r["gpu_count"] for n, r in zip(ns, usable, strict=True))
+        if c.max_gpus and gpus > c.max_gpus:
             continue
         remaining, cost = run.flops, 0.0
         order = sorted(range(len(usable)), key=lambda i: usable[i]["usd_per_hour"] / rates[i])

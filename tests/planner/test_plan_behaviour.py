@@ -6,11 +6,11 @@ import json
 import math
 
 import pytest
+from tests_support import NOW, catalog, offer
 
 from gpucost.job.parse import parse_job
 from gpucost.planner.frontier import frontier, pareto
 from gpucost.planner.planner import plan_job
-from tests_support import NOW, catalog, offer
 
 ROWS = [
     offer("p4d.24xlarge", "A100-40GB", 8, 21.96),
@@ -160,7 +160,7 @@ def test_frontier_is_monotone_and_contains_the_job_deadline():
     feasible = [p for p in points if p.feasible]
     assert any(p.is_job_deadline for p in points)
     assert all(a.deadline_hours < b.deadline_hours and a.cost_usd > b.cost_usd
-               for a, b in zip(feasible, feasible[1:]) if not b.is_job_deadline)
+               for a, b in zip(feasible, feasible[1:], strict=False) if not b.is_job_deadline)
     assert all(p.finish_hours <= p.deadline_hours * (1 + 1e-9) for p in feasible)
 
 

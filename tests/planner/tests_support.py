@@ -7,7 +7,6 @@ import math
 
 import pandas as pd
 
-
 from gpucost.catalog.gpus import gpu_specs
 from gpucost.catalog.schema import coerce_offers
 from gpucost.catalog.snapshot import QUOTA_COLUMNS, Catalog
