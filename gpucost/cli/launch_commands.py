@@ -143,7 +143,8 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
            project: str | None, config_path: str | None, as_json: bool) -> int:
     """List PLAN_ID's instances and their states, found by tag / label."""
     found, complete = find_plan_instances(
-        plan_id, providers, regions, project, load_config(config_path), warn=_err)
+        plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
+        warn=_err)
     instances = [i for _, items in found for i in items]
     if as_json:
         click.echo(json.dumps([i.to_json() for i in instances], indent=2))
@@ -164,7 +165,8 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
          project: str | None, config_path: str | None, timeout: float) -> int:
     """Terminate all of PLAN_ID's instances (found by tag / label) and wait until gone."""
     found, complete = find_plan_instances(
-        plan_id, providers, regions, project, load_config(config_path), warn=_err)
+        plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
+        warn=_err)
     total = 0
     for backend, instances in found:
         if not instances:

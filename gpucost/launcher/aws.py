@@ -54,6 +54,7 @@ class AwsBackend(AwsInventory):
     """The ``aws`` launch backend."""
 
     name = "aws"
+    needs_regions = True
 
     def __init__(self, settings: dict[str, Any], *, client_factory: ClientFactory | None = None,
                  poll_seconds: float = 5.0) -> None:

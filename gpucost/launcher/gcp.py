@@ -56,6 +56,7 @@ class GcpBackend(GcpInventory):
     """The ``gcp`` launch backend."""
 
     name = "gcp"
+    needs_regions = False
 
     def __init__(self, settings: dict[str, Any], *, credentials: Any = None,
                  poll_seconds: float = 0.0) -> None:
