@@ -24,7 +24,7 @@ from gpucost.launcher import (
     refusal_reasons,
 )
 from gpucost.launcher.backends import backend_names
-from gpucost.launcher.config import LaunchConfig
+from gpucost.launcher.config import apply_flags
 from gpucost.launcher.locate import find_plan_instances
 
 config_option = click.option(
@@ -35,23 +35,6 @@ config_option = click.option(
 
 def _err(line: str) -> None:
     click.echo(line, err=True)
-
-
-def _apply_flags(config: LaunchConfig, providers: list[str], images: tuple[str, ...],
-                 flags: dict[str, Any]) -> None:
-    for spec in images:
-        provider, sep, image = spec.partition("=")
-        if not sep:
-            if len(providers) != 1:
-                raise InputError("--image", spec, "PROVIDER=IMAGE when the plan uses "
-                                 f"several providers ({', '.join(providers)})")
-            provider, image = providers[0], spec
-        if provider not in backend_names() or not image:
-            raise InputError("--image", spec, f"[PROVIDER=]IMAGE with PROVIDER one of "
-                             f"{', '.join(backend_names())}")
-        config.override(provider, "image", image)
-    for key, (provider, value) in flags.items():
-        config.override(provider, key, value)
 
 
 @click.command()
@@ -81,7 +64,7 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     plan = load_plan(plan_file)
     config = load_config(config_path)
     providers = list(dict.fromkeys(a.provider for a in plan.allocations))
-    _apply_flags(config, providers, images, {
+    apply_flags(config, providers, images, {
         "key_name": ("aws", key_name), "subnet_id": ("aws", subnet_id),
         "security_group_ids": ("aws", list(security_group_ids)),
         "project": ("gcp", project), "network": ("gcp", network)})

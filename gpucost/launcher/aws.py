@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpucost.launcher.aws_inventory import GONE, AwsInventory, error_code
+from gpucost.launcher.aws_inventory import GONE, AwsInventory, aws_errors, error_code
 from gpucost.launcher.backends import (
     TAG_ALLOCATION,
     TAG_JOB,
@@ -153,12 +153,13 @@ class AwsBackend(AwsInventory):
         return params
 
     def launch(self, plan: LaunchPlan, alloc: PlanAllocation, created: list[Instance]) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        ec2 = self.client("ec2", alloc.region)
-        params = self._run_params(plan, alloc)
         where = f"aws {alloc.region} allocation {alloc.index} ({alloc.instances} x " \
                 f"{alloc.instance_type}, {alloc.pricing})"
+        with aws_errors(where):
+            ec2 = self.client("ec2", alloc.region)
+            params = self._run_params(plan, alloc)
         for generation in range(MAX_TOKEN_GENERATIONS):
             params["ClientToken"] = client_token(plan.plan_id, alloc.index, generation)
             try:
@@ -168,9 +169,16 @@ class AwsBackend(AwsInventory):
                 if code in CAPACITY_CODES:
                     raise CapacityError(f"{where}: no capacity or quota ({code}): "
                                         f"{exc.response['Error'].get('Message', '')}") from None
-                raise LaunchError(f"{where}: {code or exc}") from None
+                hint = (" (an earlier launch of this plan used other parameters, e.g. an "
+                        "older default AMI: pin it with --image)"
+                        if code == "IdempotentParameterMismatch" else "")
+                raise LaunchError(f"{where}: {code}: "
+                                  f"{exc.response['Error'].get('Message', '')}{hint}") from None
+            except BotoCoreError as exc:
+                raise LaunchError(f"{where}: {exc}") from None
             instances = answer.get("Instances", [])
-            if not all(i["State"]["Name"] in GONE | {"shutting-down"} for i in instances):
+            if not instances or any(i["State"]["Name"] not in GONE | {"shutting-down"}
+                                    for i in instances):
                 break  # a new reservation, or the live one of an earlier identical request
         else:
             raise LaunchError(f"{where}: every client token is used by terminated instances")

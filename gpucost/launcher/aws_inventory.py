@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gpucost.launcher.backends import TAG_ALLOCATION, TAG_PLAN_ID, Instance, LaunchError
@@ -14,6 +16,20 @@ LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 def error_code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def aws_errors(where: str) -> Iterator[None]:
+    """Turn boto errors (no credentials, access denied, ...) into one-line LaunchErrors."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise LaunchError(f"{where}: {error.get('Code')}: {error.get('Message')}") from None
+    except BotoCoreError as exc:
+        raise LaunchError(f"{where}: {exc}") from None
 
 
 class AwsInventory:
@@ -41,12 +57,13 @@ class AwsInventory:
     def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
         found: list[Instance] = []
         for region in regions:
-            pages = self.client("ec2", region).get_paginator("describe_instances").paginate(
-                Filters=[{"Name": f"tag:{TAG_PLAN_ID}", "Values": [plan_id]},
-                         {"Name": "instance-state-name", "Values": LIVE_FILTER}])
-            for page in pages:
-                for reservation in page["Reservations"]:
-                    found += [self._instance(i, region) for i in reservation["Instances"]]
+            with aws_errors(f"aws {region}"):
+                pages = self.client("ec2", region).get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": f"tag:{TAG_PLAN_ID}", "Values": [plan_id]},
+                             {"Name": "instance-state-name", "Values": LIVE_FILTER}])
+                for page in pages:
+                    for reservation in page["Reservations"]:
+                        found += [self._instance(i, region) for i in reservation["Instances"]]
         return found
 
     def terminate(self, instances: list[Instance], timeout: float) -> None:
@@ -57,13 +74,15 @@ class AwsInventory:
         for inst in instances:
             by_region.setdefault(inst.region, []).append(inst)
         for region, group in by_region.items():
-            ec2 = self.client("ec2", region)
-            if group:
-                self._terminate_and_wait(ec2, region, [i.id for i in group], deadline, timeout)
-            groups = {i.extra.get("placement_group", "") for i in group} | {
-                n for r, n in self.created_placement_groups if r == region}
-            for name in sorted(g for g in groups if g.startswith("gpucost-")):
-                self._delete_placement_group(ec2, name)
+            with aws_errors(f"aws {region}"):
+                ec2 = self.client("ec2", region)
+                if group:
+                    self._terminate_and_wait(ec2, region, [i.id for i in group], deadline,
+                                             timeout)
+                groups = {i.extra.get("placement_group", "") for i in group} | {
+                    n for r, n in self.created_placement_groups if r == region}
+                for name in sorted(g for g in groups if g.startswith("gpucost-")):
+                    self._delete_placement_group(ec2, name)
 
     def _terminate_and_wait(self, ec2: Any, region: str, ids: list[str], deadline: float,
                             timeout: float) -> None:

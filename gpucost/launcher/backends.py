@@ -64,6 +64,7 @@ class Backend(Protocol):
     """Launches, finds and terminates one cloud's instances for a plan."""
 
     name: str
+    needs_regions: bool  # True: status/down must be told which regions to search
 
     def describe_image(self, alloc: PlanAllocation) -> str:
         """How the image will be chosen, for the dry run (no cloud calls)."""

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from gpucost.errors import InputError
+from gpucost.launcher.backends import backend_names
 
 # Keys each provider section accepts; anything else is a typo worth reporting.
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
@@ -97,3 +98,21 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
         if isinstance(sgs, str):
             section["security_group_ids"] = [sgs]
     return LaunchConfig(settings=data, source=str(file))
+
+
+def apply_flags(config: LaunchConfig, providers: list[str], images: tuple[str, ...],
+                flags: dict[str, tuple[str, Any]]) -> None:
+    """Apply ``--image [PROVIDER=]IMAGE`` values and ``{key: (provider, value)}`` flags."""
+    for spec in images:
+        provider, sep, image = spec.partition("=")
+        if not sep:
+            if len(providers) != 1:
+                raise InputError("--image", spec, "PROVIDER=IMAGE when the plan uses "
+                                 f"several providers ({', '.join(providers)})")
+            provider, image = providers[0], spec
+        if provider not in backend_names() or not image:
+            raise InputError("--image", spec, f"[PROVIDER=]IMAGE with PROVIDER one of "
+                             f"{', '.join(backend_names())}")
+        config.override(provider, "image", image)
+    for key, (provider, value) in flags.items():
+        config.override(provider, key, value)

@@ -9,8 +9,7 @@
   ``provisioning_model=SPOT`` with ``instance_termination_action=DELETE``.
 - Labels ``gpucost-plan-id``, ``gpucost-job``, ``gpucost-allocation`` (lowercased); status
   and down use ``aggregated_list`` filtered on ``gpucost-plan-id`` (all zones: no regions).
-- Image: the newest Deep Learning VM image of the family :data:`DLVM_IMAGE` unless
-  ``gcp.image`` / ``--image gcp=...`` says otherwise. Operations: ``ZoneOperationsClient.wait``.
+- Image: newest of the Deep Learning VM family :data:`DLVM_IMAGE` (or ``gcp.image``).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from gpucost.launcher.backends import (
     Instance,
     LaunchError,
 )
-from gpucost.launcher.gcp_inventory import GcpInventory, op_errors
+from gpucost.launcher.gcp_inventory import GcpInventory, gcp_errors, op_errors
 from gpucost.launcher.gcp_names import accelerator_type, split_instance_type
 from gpucost.launcher.naming import gce_name, label_value
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
@@ -100,8 +99,8 @@ class GcpBackend(GcpInventory):
     def describe_extras(self, plan: LaunchPlan, alloc: PlanAllocation) -> list[str]:
         machine, count, gpu = split_instance_type(alloc.instance_type)
         extras = [f"zone: {zone_of(alloc)}" + ("" if alloc.zone else " (default: <region>-a)"),
-                  f"names: {gce_name(plan.plan_id, alloc.index, 0)} .. "
-                  f"{gce_name(plan.plan_id, alloc.index, alloc.instances - 1)}"]
+                  "names: " + " .. ".join(dict.fromkeys(gce_name(plan.plan_id, alloc.index, n)
+                                                         for n in (0, alloc.instances - 1)))]
         if gpu:
             extras.append(f"machine type {machine} + {count} x {accelerator_type(gpu)}")
         return extras + [f"project: {p}" for p in [self.settings.get("project")] if p]
@@ -148,6 +147,7 @@ class GcpBackend(GcpInventory):
 
     def launch(self, plan: LaunchPlan, alloc: PlanAllocation, created: list[Instance]) -> None:
         from google.api_core import exceptions
+        from google.auth.exceptions import GoogleAuthError
 
         zone = zone_of(alloc)
         for n in range(alloc.instances):
@@ -160,18 +160,18 @@ class GcpBackend(GcpInventory):
                 continue  # exists already (an earlier launch of this plan): keep it
             except exceptions.GoogleAPICallError as exc:
                 raise _failure(where, _describe(exc)) from None
+            except GoogleAuthError as exc:
+                raise LaunchError(f"{where}: {exc}") from None
             created.append(Instance(self.name, alloc.region, zone, resource.name,
                                     alloc.instance_type, "PROVISIONING", str(alloc.index),
                                     alloc.pricing))
-            errors = op_errors(self.wait(zone, op.name, timeout=600.0))
+            with gcp_errors(where):
+                errors = op_errors(self.wait(zone, op.name, timeout=600.0))
             if errors:
                 raise _failure(where, errors)
 
     def wait(self, zone: str, operation: str, timeout: float) -> Any:
-        """Wait for a zone operation to be DONE, up to ``timeout`` seconds.
-
-        ``wait`` blocks on the server (up to about 2 minutes per call), so no client-side
-        sleep is needed between calls; ``poll_seconds`` adds one if wanted."""
+        """Wait up to ``timeout`` s for a zone operation (``wait`` blocks server-side)."""
         from google.cloud import compute_v1
 
         deadline = time.monotonic() + timeout
@@ -195,6 +195,5 @@ def _failure(where: str, detail: str) -> LaunchError:
 def _describe(exc: Any) -> str:
     """An API error as one line, with its reasons (``quotaExceeded`` ...)."""
     reasons = [str(e.get("reason", "")) for e in (exc.errors or []) if isinstance(e, dict)]
-    reasons += [exc.reason] if getattr(exc, "reason", None) else []
     text = f"{exc.code.value if exc.code else ''} {exc.message}".strip()
     return f"{text} [{', '.join(r for r in reasons if r)}]" if any(reasons) else text

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gpucost.launcher.backends import LABEL_ALLOCATION, LABEL_PLAN_ID, Instance, LaunchError
@@ -16,6 +18,18 @@ def op_errors(op: Any) -> str:
     if not errors and op.http_error_status_code and op.http_error_status_code >= 400:
         errors.append(f"HTTP {op.http_error_status_code}: {op.http_error_message}")
     return "; ".join(errors)
+
+
+@contextmanager
+def gcp_errors(where: str) -> Iterator[None]:
+    """Turn API and auth errors into one-line LaunchErrors."""
+    from google.api_core.exceptions import GoogleAPICallError
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        yield
+    except (GoogleAPICallError, GoogleAuthError) as exc:
+        raise LaunchError(f"{where}: {str(exc).splitlines()[0]}") from None
 
 
 class GcpInventory:
@@ -38,7 +52,9 @@ class GcpInventory:
         request = compute_v1.AggregatedListInstancesRequest(
             project=self.project, filter=f'labels.{LABEL_PLAN_ID} = "{value}"')
         found: list[Instance] = []
-        for scope, scoped in self._client("instances").aggregated_list(request=request):
+        with gcp_errors(f"gcp project {self.project}"):
+            listing = list(self._client("instances").aggregated_list(request=request))
+        for scope, scoped in listing:
             for vm in scoped.instances:
                 if vm.labels.get(LABEL_PLAN_ID) != value:
                     continue
@@ -65,6 +81,8 @@ class GcpInventory:
                 raise LaunchError(f"gcp {inst.zone}: cannot delete {inst.id}: {exc}") from None
             pending.append((inst.zone, op.name))
         for zone, name in pending:
-            errors = op_errors(self.wait(zone, name, max(deadline - time.monotonic(), 0.0)))
+            with gcp_errors(f"gcp {zone}"):
+                op = self.wait(zone, name, max(deadline - time.monotonic(), 0.0))
+            errors = op_errors(op)
             if errors and "RESOURCE_NOT_FOUND" not in errors:
                 raise LaunchError(f"gcp {zone}: delete failed: {errors}")

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpucost.launcher.backends import Backend, Instance, LaunchError, get_backend
+from gpucost.errors import InputError
+from gpucost.launcher.backends import REGISTRY, Backend, Instance, LaunchError, get_backend
 from gpucost.launcher.config import LaunchConfig
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 from gpucost.launcher.state import write_state
@@ -36,6 +37,11 @@ def make_backends(plan: LaunchPlan, config: LaunchConfig,
                   options: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Backend]:
     """One backend per provider used by the plan (unknown provider: InputError)."""
     options = options or {}
+    for alloc in plan.allocations:
+        if alloc.provider not in REGISTRY:
+            raise InputError(plan.path, f"allocations[{alloc.index}].provider",
+                             f"one of {', '.join(REGISTRY)} (no launcher for "
+                             f"{alloc.provider!r})")
     names = dict.fromkeys(a.provider for a in plan.allocations)
     return {n: get_backend(n, config.provider(n), **options.get(n, {})) for n in names}
 

@@ -96,24 +96,24 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     if table.empty:
         return Candidates(table, funnel, notes)
 
-    peaks, used, mfus, methods = [], [], [], []
-    for gpu in table["gpu"]:
+    # Peak and MFU depend only on the GPU model: compute them once per GPU, then map.
+    per_gpu: dict[str, tuple[float, str, float, str]] = {}
+    for gpu in table["gpu"].unique():
         tflops, precision = gpu_specs()[gpu].peak_tflops(run.precision)
         if run.utilization is not None:
             mfu, method = run.utilization, "user"
         else:
             est = estimate_mfu(gpu, run.parameters, run.sequence_length)
             mfu, method = est.mfu, est.method
-        peaks.append(tflops)
-        used.append(precision)
-        mfus.append(mfu)
-        methods.append(method)
-    table["precision_used"] = used
-    table["mfu"] = mfus
-    table["mfu_method"] = methods
+        per_gpu[gpu] = (tflops, precision, mfu, method)
+    gpus = table["gpu"]
+    peaks = gpus.map(lambda g: per_gpu[g][0]).to_numpy(dtype=float)
+    table["precision_used"] = gpus.map(lambda g: per_gpu[g][1])
+    table["mfu"] = gpus.map(lambda g: per_gpu[g][2]).astype(float)
+    table["mfu_method"] = gpus.map(lambda g: per_gpu[g][3])
     spot_factor = np.where(table["pricing"] == "spot", 1.0 + assumptions.spot_overhead, 1.0)
-    table["rate"] = (table["gpu_count"].to_numpy() * np.array(peaks) * 1e12 * 3600
-                     * np.array(mfus) / spot_factor)
+    table["rate"] = (table["gpu_count"].to_numpy() * peaks * 1e12 * 3600
+                     * table["mfu"].to_numpy() / spot_factor)
 
     per_instance_gib = table["gpu_count"] * table["gpu_memory_gib"]
     table["n_min"] = np.maximum(1, np.ceil(run.memory_gib / per_instance_gib - 1e-9)).astype(int)

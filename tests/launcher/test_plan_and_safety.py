@@ -104,3 +104,11 @@ def test_cli_force_turns_refusal_into_warning(plan_file, run_cli):
     code, out, err = run_cli("launch", str(path), "--force")  # dry run: no cloud call
     assert code == 0
     assert "DRY RUN" in out and "warning: plan costs $27.46" in err
+
+
+def test_cli_unknown_provider_exit_2(plan_file, run_cli):
+    path = plan_file("plan_aws.json", {"allocations.1.provider": "azure"})
+    code, _, err = run_cli("launch", str(path))
+    assert code == 2
+    assert err.strip() == (f"gpucost: error: {path}: allocations[1].provider: one of aws, gcp "
+                           "(no launcher for 'azure')")
