@@ -118,7 +118,7 @@ def resolve_gpu(name: str, memory_gib: float | None = None) -> str | None:
     exact = [gpu for mem, gpu in rows if mem is None]
     if exact:
         return exact[0]
-    if memory_gib is None or not rows:
+    if memory_gib is None or memory_gib <= 0 or not rows:
         return None
     best = min(rows, key=lambda row: abs(math.log(memory_gib / row[0])))  # type: ignore[operator]
     mem, gpu = best

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from gpucost.catalog.gpus import is_known_gpu
@@ -71,12 +72,15 @@ def empty_offers() -> pd.DataFrame:
     return coerce_offers(pd.DataFrame({c: [] for c in OFFER_COLUMNS}), "<empty>")
 
 
-def _bad(origin: str, df: pd.DataFrame, mask: pd.Series, column: str, expected: str) -> None:
+def _bad(origin: str, original: pd.DataFrame, mask: pd.Series, column: str,
+         expected: str) -> None:
+    """Raise for the first row in ``mask``, quoting the value as the file wrote it."""
     if mask.any():
         position = int(mask.to_numpy().nonzero()[0][0])
-        row = df.index[position]
-        line = f"row {row + 2}" if isinstance(row, int) else f"row {row}"  # +2: header, 1-based
-        value = df[column].iloc[position]
+        line = f"row {position + 2}"  # +2: the header line, and 1-based lines
+        value = original[column].iloc[position]
+        if hasattr(value, "item"):
+            value = value.item()
         raise InputError(f"{origin}, {line}", column, f"expected {expected}, got {value!r}")
 
 
@@ -96,10 +100,11 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     if missing:
         raise InputError(origin, "header", f"missing column(s) {', '.join(missing)}")
     df = df[list(OFFER_COLUMNS)].reset_index(drop=True)
+    original = df.copy()
 
     for column in ("provider", "region", "instance_type", "gpu", "pricing", "source"):
         values = df[column]
-        _bad(origin, df, values.isna() | (values.astype(str).str.strip() == ""), column,
+        _bad(origin, original, values.isna() | (values.astype(str).str.strip() == ""), column,
              "a non-empty string")
         df[column] = values.astype(str).str.strip()
     df["zone"] = df["zone"].fillna("").astype(str).str.strip()
@@ -108,26 +113,26 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
                          ("gpu_memory_gib", "float64"), ("memory_gib", "float64"),
                          ("usd_per_hour", "float64")):
         numbers = pd.to_numeric(df[column], errors="coerce")
-        _bad(origin, df, numbers.isna(), column, "a number")
+        _bad(origin, original, numbers.isna() | ~np.isfinite(numbers), column, "a finite number")
         if kind == "int64":
-            _bad(origin, df, numbers != numbers.round(), column, "a whole number")
+            _bad(origin, original, numbers != numbers.round(), column, "a whole number")
         df[column] = numbers.astype(kind)
-    _bad(origin, df, df["usd_per_hour"] <= 0, "usd_per_hour", "a price > 0")
-    _bad(origin, df, df["gpu_count"] < 1, "gpu_count", "at least 1 GPU")
-    _bad(origin, df, df["gpu_memory_gib"] <= 0, "gpu_memory_gib", "memory > 0")
-    _bad(origin, df, df["vcpus"] < 0, "vcpus", "a count >= 0")
-    _bad(origin, df, ~df["pricing"].isin(PRICING_MODELS), "pricing", "on_demand or spot")
+    _bad(origin, original, df["usd_per_hour"] <= 0, "usd_per_hour", "a price > 0")
+    _bad(origin, original, df["gpu_count"] < 1, "gpu_count", "at least 1 GPU")
+    _bad(origin, original, df["gpu_memory_gib"] <= 0, "gpu_memory_gib", "memory > 0")
+    _bad(origin, original, df["vcpus"] < 0, "vcpus", "a count >= 0")
+    _bad(origin, original, ~df["pricing"].isin(PRICING_MODELS), "pricing", "on_demand or spot")
 
     dates = pd.to_datetime(df["as_of"], format="%Y-%m-%d", errors="coerce")
-    _bad(origin, df, dates.isna(), "as_of", "a date YYYY-MM-DD")
+    _bad(origin, original, dates.isna(), "as_of", "a date YYYY-MM-DD")
     df["as_of"] = dates.astype("datetime64[ns]")
 
     stale = df["stale"].map(_parse_bool)
-    _bad(origin, df, stale.isna(), "stale", "True or False")
+    _bad(origin, original, stale.isna(), "stale", "True or False")
     df["stale"] = stale.astype(bool)
 
     dup = df.duplicated(OFFER_KEY, keep="first")
-    _bad(origin, df, dup, "instance_type", "one row per provider/region/instance_type/pricing")
+    _bad(origin, original, dup, "instance_type", "one row per provider/region/instance_type/pricing")
 
     unknown = sorted({g for g in df["gpu"] if not is_known_gpu(g)})
     if unknown:

@@ -128,7 +128,8 @@ def read_snapshot_file(path: Path | str) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), "file", f"a readable CSV snapshot ({exc})") from None
+        reason = " ".join(str(exc).split())  # pandas' messages span lines
+        raise InputError(str(path), "file", f"a readable CSV snapshot ({reason})") from None
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "header", f"columns {', '.join(OFFER_COLUMNS)}") from None
     return coerce_offers(raw, str(path))
@@ -184,7 +185,8 @@ def offers_to_csv_text(df: pd.DataFrame) -> str:
     """Serialise offers in the snapshot format: schema column order, sorted rows."""
     out = sort_offers(df[list(OFFER_COLUMNS)]).copy()
     out["as_of"] = out["as_of"].dt.strftime("%Y-%m-%d")
-    return out.to_csv(index=False, lineterminator="\n")
+    # %.10g writes 16 rather than 16.0 and keeps every digit a price list gives.
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

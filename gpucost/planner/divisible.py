@@ -96,6 +96,26 @@ def _milp(t: pd.DataFrame, work: np.ndarray, price: np.ndarray, constraints: Con
     return y, n, info
 
 
+def prune_interchangeable(t: pd.DataFrame, max_gpus: int) -> pd.DataFrame:
+    """Drop offers that cheaper *interchangeable* offers can always replace (exact).
+
+    Offers with the same GPU model, GPU count and pricing and no vCPU quota do the same
+    work per instance with the same GPUs; only the price differs. With ``max_gpus`` = G,
+    a plan holds at most G // g instances of g-GPU offers, so once the cheaper offers of
+    a class can host that many instances, any instance of a dearer one could move to a
+    cheaper one at no extra cost and within every limit. Those dearer offers are dropped.
+    """
+    free = t["quota_group"] == ""
+    if not max_gpus or not free.any():
+        return t
+    key = ["gpu", "gpu_count", "pricing"]
+    ranked = t[free].sort_values([*key, "usd_per_hour", "instance_type"], kind="stable")
+    room_before = ranked.groupby(key)["n_max"].cumsum() - ranked["n_max"]
+    needed = max_gpus // ranked["gpu_count"]
+    keep = ranked[room_before < needed]
+    return pd.concat([keep, t[~free]]).sort_index().reset_index(drop=True)
+
+
 def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
                     assumptions: Assumptions) -> ModeResult:
     """The cheapest mix of offers that delivers the run's FLOPs by its deadline."""
@@ -118,6 +138,9 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
     price = t["usd_per_hour"].to_numpy() * run.deadline_hours
     shared = bool(constraints.max_gpus) or bool((t["quota_group"] != "").any())
     if shared:
+        t = prune_interchangeable(t, constraints.max_gpus or 0)
+        work = t["rate"].to_numpy() * run.deadline_hours / run.flops
+        price = t["usd_per_hour"].to_numpy() * run.deadline_hours
         y, n, solver = _milp(t, work, price, constraints)
         feasible = solver["status"] == "optimal"
     else:

@@ -169,8 +169,6 @@ def test_resolution_returns_known_gpu_or_none(name):
     assert canonical_gpu(name) == (result or name.strip())
 
 
-@pytest.mark.xfail(strict=True, reason="resolve_gpu (gpus.py: min(... math.log(memory_gib / "
-                   "row[0]))) raises 'math domain error' for memory <= 0 instead of None")
 @pytest.mark.parametrize("memory", [0, 0.0, -16])
 def test_nonpositive_memory_is_unknown_not_a_crash(memory):
     assert resolve_gpu("A100", memory) is None

@@ -192,8 +192,6 @@ def test_sort_offers_is_by_offer_key(make_raw, make_row):
                     ("gcp", "us-east-1", "p5.48xlarge", "on_demand")]
 
 
-@pytest.mark.xfail(strict=True, reason="coerce_offers accepts an infinite price: "
-                   "'inf' parses as a number and passes the > 0 check (schema.py)")
 @pytest.mark.parametrize("column", ["usd_per_hour", "gpu_memory_gib"])
 def test_infinite_number_is_rejected(make_raw, three_rows, column):
     rows = [dict(r) for r in three_rows]
@@ -202,8 +200,6 @@ def test_infinite_number_is_rejected(make_raw, three_rows, column):
         coerce_offers(make_raw(rows), "inf.csv")
 
 
-@pytest.mark.xfail(strict=True, reason="_bad() shows the coerced numpy scalar "
-                   "(\"got np.float64(0.0)\") instead of the value as written (schema.py)")
 def test_error_shows_value_as_written(make_raw, three_rows):
     rows = [dict(r) for r in three_rows]
     rows[1]["usd_per_hour"] = "0"

@@ -90,8 +90,6 @@ def test_rows_in_canonical_order(snap):
     pd.testing.assert_frame_equal(offers, sort_offers(offers))
 
 
-@pytest.mark.xfail(strict=True, reason="shipped files write whole floats as '16' but "
-                   "offers_to_csv_text writes '16.0', so the first refresh rewrites every row")
 @pytest.mark.parametrize("snap", SHIPPED_FILES, ids=_ids(SHIPPED_FILES))
 def test_file_text_is_canonical(snap):
     text = snap.path.read_text(encoding="utf-8")

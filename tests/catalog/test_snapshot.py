@@ -218,8 +218,6 @@ def test_bad_row_in_folder_load(tmp_path, make_row):
     assert path.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="read_snapshot_file (snapshot.py:131) embeds pandas' "
-                   "ParserError text, which ends with a newline: the error is two lines")
 def test_ragged_row_is_one_line_error(tmp_path, make_row):
     path = tmp_path / "aws" / "2025-08-01.csv"
     path.parent.mkdir()

@@ -166,8 +166,6 @@ def test_garbage_snapshot_file_is_one_line_error(run_cli, tmp_path):
     _assert_user_error(run_cli("prices", "--snapshot", path), str(path))
 
 
-@pytest.mark.xfail(strict=True, reason="pandas ParserError text ends with a newline and "
-                   "read_snapshot_file (snapshot.py:131) embeds it: two stderr lines")
 def test_ragged_snapshot_file_is_one_line_error(run_cli, tmp_path):
     path = tmp_path / "prices.csv"
     path.write_text("provider,region\naws,us-east-1\naws,us-east-1,extra\n")
