@@ -132,7 +132,8 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     df["stale"] = stale.astype(bool)
 
     dup = df.duplicated(OFFER_KEY, keep="first")
-    _bad(origin, original, dup, "instance_type", "one row per provider/region/instance_type/pricing")
+    _bad(origin, original, dup, "instance_type",
+         "one row per provider/region/instance_type/pricing")
 
     unknown = sorted({g for g in df["gpu"] if not is_known_gpu(g)})
     if unknown:

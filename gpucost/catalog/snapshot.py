@@ -185,8 +185,14 @@ def offers_to_csv_text(df: pd.DataFrame) -> str:
     """Serialise offers in the snapshot format: schema column order, sorted rows."""
     out = sort_offers(df[list(OFFER_COLUMNS)]).copy()
     out["as_of"] = out["as_of"].dt.strftime("%Y-%m-%d")
-    # %.10g writes 16 rather than 16.0 and keeps every digit a price list gives.
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    return out.to_csv(index=False, lineterminator="\n", float_format=_shortest)
+
+
+def _shortest(value: float) -> str:
+    """The shortest text that reads back as ``value``, without a trailing ``.0`` (so a
+    file written by hand and one written by a refresh diff only where values differ)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
