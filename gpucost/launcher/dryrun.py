@@ -10,10 +10,7 @@ from collections.abc import Mapping
 
 from gpucost.launcher.backends import Backend
 from gpucost.launcher.plan_file import LaunchPlan
-
-
-def _money(usd: float) -> str:
-    return f"${usd:,.2f}"
+from gpucost.report.tables import money
 
 
 def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:
@@ -31,12 +28,12 @@ def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:
                      f"{alloc.pricing.replace('_', '-')}{run}")
         lines.append(f"    image: {backend.describe_image(alloc)}")
         lines.extend(f"    {extra}" for extra in backend.describe_extras(plan, alloc))
-        lines.append(f"    expected: {_money(alloc.usd_per_hour)}/hour per instance, "
-                     f"{_money(alloc.usd_per_hour_total)}/hour in all, for {alloc.hours:,.1f} h"
-                     f" = {_money(alloc.cost_usd)}")
+        lines.append(f"    expected: {money(alloc.usd_per_hour)}/hour per instance, "
+                     f"{money(alloc.usd_per_hour_total)}/hour in all, for {alloc.hours:,.1f} h"
+                     f" = {money(alloc.cost_usd)}")
         instances += alloc.instances
     per_hour = sum(a.usd_per_hour_total for a in plan.allocations)
-    budget = f" (budget {_money(plan.budget_usd)})" if plan.budget_usd is not None else ""
-    lines.append(f"Total: {instances} instance(s), {_money(per_hour)}/hour while all run, "
-                 f"{_money(plan.total_cost_usd)} expected{budget}")
+    budget = f" (budget {money(plan.budget_usd)})" if plan.budget_usd is not None else ""
+    lines.append(f"Total: {instances} instance(s), {money(per_hour)}/hour while all run, "
+                 f"{money(plan.total_cost_usd)} expected{budget}")
     return lines

@@ -150,6 +150,14 @@ def parse_plan(data: Any, where: str) -> LaunchPlan:
         date.fromisoformat(oldest)
     except ValueError:
         raise r.fail("snapshot.oldest_as_of", f"a date YYYY-MM-DD, got {oldest!r}") from None
+    # Plans name the date of each price they use; judge freshness by those when present,
+    # not by other providers' files in the same catalog.
+    used = [str(a.get("as_of")) for a in allocations if isinstance(a, dict) and a.get("as_of")]
+    if used and len(used) == len(allocations):
+        try:
+            oldest = min(date.fromisoformat(d) for d in used).isoformat()
+        except ValueError:
+            raise r.fail("allocations[].as_of", f"dates YYYY-MM-DD, got {used!r}") from None
     return LaunchPlan(
         path=where,
         plan_id=r.text(top, "plan_id", "plan_id"),

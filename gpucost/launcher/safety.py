@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from gpucost.launcher.plan_file import LaunchPlan
+from gpucost.report.tables import money
 
 MAX_SNAPSHOT_AGE_DAYS = 7
 
@@ -25,8 +26,8 @@ def refusal_reasons(plan: LaunchPlan, today: date | None = None) -> list[str]:
     if not plan.allocations:
         reasons.append("plan has no allocations: nothing to launch")
     if plan.budget_usd is not None and plan.total_cost_usd > plan.budget_usd + 1e-9:
-        reasons.append(f"plan costs ${plan.total_cost_usd:,.2f}, over the job budget of "
-                       f"${plan.budget_usd:,.2f}")
+        reasons.append(f"plan costs {money(plan.total_cost_usd)}, over the job budget of "
+                       f"{money(plan.budget_usd)}")
     age = (today - date.fromisoformat(plan.snapshot_oldest_as_of)).days
     if age > MAX_SNAPSHOT_AGE_DAYS:
         reasons.append(f"prices are {age} days old (oldest snapshot "

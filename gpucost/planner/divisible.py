@@ -40,7 +40,7 @@ def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) ->
             gpu_count=int(row["gpu_count"]), pricing=row["pricing"], instances=count,
             hours=float(y[i] / count * run.deadline_hours),
             usd_per_hour=float(row["usd_per_hour"]), precision_used=row["precision_used"],
-            run=run.name))
+            run=run.name, as_of=row["as_of"].date().isoformat()))
     return out
 
 

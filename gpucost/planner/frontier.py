@@ -92,8 +92,11 @@ def plot_frontier(points: list[FrontierPoint], job_deadline_hours: float, path: 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     ax.step(days, costs, where="post", color="#1f77b4")
     ax.scatter(days, costs, color="#1f77b4", zorder=3)
+    previous = None
     for p, x, y in zip(feasible, days, costs, strict=True):
-        ax.annotate(p.gpus, (x, y), textcoords="offset points", xytext=(4, 6), fontsize=7)
+        if p.gpus != previous:  # label where the cheapest GPU changes
+            ax.annotate(p.gpus, (x, y), textcoords="offset points", xytext=(4, 6), fontsize=8)
+        previous = p.gpus
     ax.axvline(job_deadline_hours / 24, color="#d62728", linestyle="--", label="job deadline")
     ax.set_xscale("log")
     ax.set_xlabel("deadline (days, log scale)")

@@ -12,7 +12,7 @@ fields may be added, never renamed or removed without bumping the version.
       "assumptions": {...},                 utilization model, scaling, spot overhead
       "allocations": [{"run", "provider", "region", "zone", "instance_type", "gpu",
                        "gpu_count", "pricing", "instances", "hours", "usd_per_hour",
-                       "cost_usd", "precision_used"}],
+                       "cost_usd", "precision_used", "as_of"}],
       "totals": {"cost_usd", "hours", "gpu_hours"},
       "baseline": {...} | null,             the cheapest-$/GPU-hour choice, costed
       "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", ...}],
@@ -48,6 +48,7 @@ class Allocation:
     usd_per_hour: float
     precision_used: str
     run: str = ""  # experiments mode: which run this allocation serves
+    as_of: str = ""  # the date of the price used (YYYY-MM-DD)
 
     @property
     def cost_usd(self) -> float:

@@ -53,7 +53,7 @@ def allocation_from_row(row: pd.Series, run_name: str = "") -> Allocation:
         instance_type=row["instance_type"], gpu=row["gpu"], gpu_count=int(row["gpu_count"]),
         pricing=row["pricing"], instances=int(row["instances"]), hours=float(row["hours"]),
         usd_per_hour=float(row["usd_per_hour"]), precision_used=row["precision_used"],
-        run=run_name)
+        run=run_name, as_of=row["as_of"].date().isoformat())
 
 
 def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
