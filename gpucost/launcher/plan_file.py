@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gpucost.errors import InputError
+from gpucost.planner.plan import Allocation
 
 SUPPORTED_PLAN_VERSION = 1
 MODES = ("single", "divisible", "experiments")
@@ -22,22 +23,10 @@ PRICING = ("on_demand", "spot")
 
 
 @dataclass(frozen=True)
-class PlanAllocation:
-    """One allocation of the plan: ``instances`` machines of one offer."""
+class PlanAllocation(Allocation):
+    """One allocation of the plan (the planner's :class:`Allocation`) and its position."""
 
-    index: int
-    provider: str
-    region: str
-    zone: str
-    instance_type: str
-    gpu: str
-    gpu_count: int
-    pricing: str
-    instances: int
-    hours: float
-    usd_per_hour: float
-    cost_usd: float
-    run: str = ""
+    index: int = 0
 
     @property
     def spot(self) -> bool:
@@ -126,8 +115,9 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
         instances=r.count(a, "instances", f"{name}.instances"),
         hours=r.number(a, "hours", f"{name}.hours") or 0.0,
         usd_per_hour=r.number(a, "usd_per_hour", f"{name}.usd_per_hour") or 0.0,
-        cost_usd=r.number(a, "cost_usd", f"{name}.cost_usd") or 0.0,
+        precision_used=str(a.get("precision_used") or ""),
         run=str(a.get("run") or ""),
+        as_of=str(a.get("as_of") or ""),
     )
 
 

@@ -80,8 +80,27 @@ class Alternative:
     note: str = ""
 
 
+class AllocationTotals:
+    """Totals over ``self.allocations``, shared by plans and mode results."""
+
+    allocations: list[Allocation]
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(a.cost_usd for a in self.allocations)
+
+    @property
+    def hours(self) -> float:
+        """Wall-clock hours until the last allocation finishes."""
+        return max((a.hours for a in self.allocations), default=0.0)
+
+    @property
+    def gpu_hours(self) -> float:
+        return sum(a.gpu_hours for a in self.allocations)
+
+
 @dataclass
-class Plan:
+class Plan(AllocationTotals):
     """A solved plan. ``status`` is "optimal" or "infeasible" (then ``reasons`` say why)."""
 
     job: dict[str, Any]
@@ -96,19 +115,6 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     created_at: str = ""
-
-    @property
-    def cost_usd(self) -> float:
-        return sum(a.cost_usd for a in self.allocations)
-
-    @property
-    def hours(self) -> float:
-        """Wall-clock hours until the last allocation finishes."""
-        return max((a.hours for a in self.allocations), default=0.0)
-
-    @property
-    def gpu_hours(self) -> float:
-        return sum(a.gpu_hours for a in self.allocations)
 
     @property
     def plan_id(self) -> str:

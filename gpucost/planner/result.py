@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpucost.planner.plan import Allocation
+from gpucost.planner.plan import Allocation, AllocationTotals
 
 
 @dataclass
-class ModeResult:
+class ModeResult(AllocationTotals):
     """Allocations of one solved mode, or the reasons it is infeasible."""
 
     allocations: list[Allocation]
@@ -22,13 +22,6 @@ class ModeResult:
     def feasible(self) -> bool:
         return self.status == "optimal"
 
-    @property
-    def cost_usd(self) -> float:
-        return sum(a.cost_usd for a in self.allocations)
-
-    @property
-    def hours(self) -> float:
-        return max((a.hours for a in self.allocations), default=0.0)
 
 
 def infeasible(reasons: list[str], solver: dict[str, Any]) -> ModeResult:

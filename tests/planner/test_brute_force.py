@@ -35,6 +35,20 @@ def job_dict(mode: str, **extra) -> dict:
     return base
 
 
+def limits(max_instances: int, max_gpus: int | None) -> dict:
+    return {"spot": "allowed", "max_instances": max_instances, "max_gpus": max_gpus}
+
+
+def same_answer(plan, expected, rel_tol: float) -> bool:
+    """The plan agrees with brute force on feasibility and optimal cost; True if feasible."""
+    if expected is None:
+        assert plan.status == "infeasible" and plan.reasons
+        return False
+    assert plan.status == "optimal", plan.reasons
+    assert math.isclose(plan.cost_usd, expected, rel_tol=rel_tol)
+    return True
+
+
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,18 +80,12 @@ def brute_single(rows, job):
        max_gpus=st.sampled_from([None, 8, 20]))
 def test_single_matches_brute_force(rows, flops, hours, max_instances, params, max_gpus):
     extra = {"flops": flops, "deadline": f"{hours}h",
-             "constraints": {"spot": "allowed", "max_instances": max_instances,
-                             "max_gpus": max_gpus}}
+             "constraints": limits(max_instances, max_gpus)}
     if params:
         extra["model"] = {"parameters": params}
     job = parse_job(job_dict("single", **extra), now=NOW)
     plan = plan_job(job, catalog(rows), explain=False, now=NOW)
-    expected = brute_single(rows, job)
-    if expected is None:
-        assert plan.status == "infeasible" and plan.reasons
-    else:
-        assert plan.status == "optimal"
-        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-9)
+    if same_answer(plan, brute_single(rows, job), rel_tol=1e-9):
         assert plan.hours <= job.runs[0].deadline_hours * (1 + 1e-9)
 
 
@@ -114,15 +122,9 @@ def brute_divisible(rows, job):
 def test_divisible_matches_brute_force(rows, flops, hours, max_instances, max_gpus):
     job = parse_job(job_dict("divisible", flops=flops, deadline=f"{hours}h",
                              model={"parameters": 1e9},
-                             constraints={"spot": "allowed", "max_instances": max_instances,
-                                          "max_gpus": max_gpus}), now=NOW)
+                             constraints=limits(max_instances, max_gpus)), now=NOW)
     plan = plan_job(job, catalog(rows), explain=False, now=NOW)
-    expected = brute_divisible(rows, job)
-    if expected is None:
-        assert plan.status == "infeasible" and plan.reasons
-    else:
-        assert plan.status == "optimal", plan.reasons
-        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-5)
+    if same_answer(plan, brute_divisible(rows, job), rel_tol=1e-5):
         done = sum(instance_rate(next(r for r in rows if r["instance_type"] == al.instance_type
                                       and r["region"] == al.region
                                       and r["pricing"] == al.pricing),
@@ -165,15 +167,9 @@ def test_experiments_match_brute_force(rows, sizes, hours, max_instances, max_gp
     runs = [{"name": f"run{i}", "flops": f, "deadline": f"{hours * (1 + i / 2)}h"}
             for i, f in enumerate(sizes)]
     job = parse_job(job_dict("experiments", experiments=runs,
-                             constraints={"spot": "allowed", "max_instances": max_instances,
-                                          "max_gpus": max_gpus}), now=NOW)
+                             constraints=limits(max_instances, max_gpus)), now=NOW)
     plan = plan_job(job, catalog(rows), explain=False, now=NOW)
-    expected = brute_experiments(rows, job)
-    if expected is None:
-        assert plan.status == "infeasible" and plan.reasons
-    else:
-        assert plan.status == "optimal", plan.reasons
-        assert math.isclose(plan.cost_usd, expected, rel_tol=1e-6)
+    if same_answer(plan, brute_experiments(rows, job), rel_tol=1e-6):
         assert sorted(a.run for a in plan.allocations) == sorted(r.name for r in job.runs)
         if max_gpus:
             assert sum(a.instances * a.gpu_count for a in plan.allocations) <= max_gpus

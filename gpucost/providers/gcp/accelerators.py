@@ -22,7 +22,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from gpucost.catalog.gpus import canonical_gpu
-from gpucost.providers.gcp.machines import Candidate, is_usable, region_of, zone_of_scope
+from gpucost.providers.gcp.machines import (
+    Candidate,
+    aggregated_pages,
+    region_of,
+    usable_in_zones,
+)
 from gpucost.providers.gcp.pricing import Shape
 
 N1_VCPU_LIMITS: dict[str, dict[int, int]] = {
@@ -59,16 +64,10 @@ def attachable_candidates(pages: Iterable[Any]) -> list[Candidate]:
     zones allowing at least its GPU count.
     """
     cards: dict[tuple[str, str], dict[str, int]] = {}
-    for page in pages:
-        for scope, scoped in page.items.items():
-            zone = zone_of_scope(scope)
-            if zone is None:
-                continue
-            for accelerator in scoped.accelerator_types:
-                if accelerator.name not in N1_VCPU_LIMITS or not is_usable(accelerator):
-                    continue
-                per_zone = cards.setdefault((region_of(zone), accelerator.name), {})
-                per_zone[zone] = int(accelerator.maximum_cards_per_instance)
+    for zone, accelerator in usable_in_zones(pages, "accelerator_types"):
+        if accelerator.name in N1_VCPU_LIMITS:
+            per_zone = cards.setdefault((region_of(zone), accelerator.name), {})
+            per_zone[zone] = int(accelerator.maximum_cards_per_instance)
     candidates = []
     for (region, accelerator), per_zone in sorted(cards.items()):
         for instance_type, shape in n1_shapes(accelerator, max(per_zone.values())):
@@ -80,10 +79,5 @@ def attachable_candidates(pages: Iterable[Any]) -> list[Candidate]:
 def list_accelerator_type_pages(credentials: Any, project: str, retry: Any = None,
                                 timeout: float | None = None) -> list[Any]:
     """Every page of the project's aggregated accelerator type list (n1 GPUs only)."""
-    from google.cloud import compute_v1
-
-    client = compute_v1.AcceleratorTypesClient(transport="rest", credentials=credentials)
-    request = compute_v1.AggregatedListAcceleratorTypesRequest(
-        project=project, filter=ACCELERATOR_FILTER, max_results=500)
-    pager = client.aggregated_list(request=request, retry=retry, timeout=timeout)
-    return list(pager.pages)
+    return aggregated_pages("AcceleratorTypes", ACCELERATOR_FILTER, credentials, project,
+                            retry, timeout)

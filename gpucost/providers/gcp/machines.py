@@ -13,7 +13,7 @@ the type, sorted. The offer's ``zone`` column is those zones comma-joined.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,41 +73,54 @@ def is_usable(resource: Any) -> bool:
     return not (deprecated and deprecated.state in _GONE)
 
 
-def bundled_candidates(pages: Iterable[Any]) -> list[Candidate]:
-    """Machine types of :data:`BUNDLED_FAMILIES` carrying exactly one accelerator kind."""
-    zones: dict[tuple[str, str], set[str]] = {}
-    shapes: dict[str, Shape] = {}
+def usable_in_zones(pages: Iterable[Any], field: str) -> Iterator[tuple[str, Any]]:
+    """``(zone, item)`` for every usable item in the ``field`` list of each zone scope of
+    aggregated-list pages (region and global scopes are skipped)."""
     for page in pages:
         for scope, scoped in page.items.items():
             zone = zone_of_scope(scope)
             if zone is None:
                 continue
-            for machine in scoped.machine_types:
-                family = family_of(machine.name)
-                if family not in BUNDLED_FAMILIES or len(machine.accelerators) != 1:
-                    continue
-                if not is_usable(machine):
-                    continue
-                accelerator = machine.accelerators[0]
-                shapes[machine.name] = Shape(
-                    family=family,
-                    accelerator=accelerator.guest_accelerator_type,
-                    gpu_count=int(accelerator.guest_accelerator_count),
-                    vcpus=int(machine.guest_cpus),
-                    memory_gib=int(machine.memory_mb) / 1024,  # the API's "MB" are MiB
-                )
-                zones.setdefault((region_of(zone), machine.name), set()).add(zone)
+            for item in getattr(scoped, field):
+                if is_usable(item):
+                    yield zone, item
+
+
+def bundled_candidates(pages: Iterable[Any]) -> list[Candidate]:
+    """Machine types of :data:`BUNDLED_FAMILIES` carrying exactly one accelerator kind."""
+    zones: dict[tuple[str, str], set[str]] = {}
+    shapes: dict[str, Shape] = {}
+    for zone, machine in usable_in_zones(pages, "machine_types"):
+        family = family_of(machine.name)
+        if family not in BUNDLED_FAMILIES or len(machine.accelerators) != 1:
+            continue
+        accelerator = machine.accelerators[0]
+        shapes[machine.name] = Shape(
+            family=family,
+            accelerator=accelerator.guest_accelerator_type,
+            gpu_count=int(accelerator.guest_accelerator_count),
+            vcpus=int(machine.guest_cpus),
+            memory_gib=int(machine.memory_mb) / 1024,  # the API's "MB" are MiB
+        )
+        zones.setdefault((region_of(zone), machine.name), set()).add(zone)
     return [Candidate(region, name, shapes[name], tuple(sorted(found)))
             for (region, name), found in sorted(zones.items())]
+
+
+def aggregated_pages(kind: str, filter_: str, credentials: Any, project: str,
+                     retry: Any = None, timeout: float | None = None) -> list[Any]:
+    """Every page of a Compute Engine aggregated list; ``kind`` is ``MachineTypes`` or
+    ``AcceleratorTypes`` (the names of its compute_v1 client and request)."""
+    from google.cloud import compute_v1
+
+    client = getattr(compute_v1, f"{kind}Client")(transport="rest", credentials=credentials)
+    request = getattr(compute_v1, f"AggregatedList{kind}Request")(
+        project=project, filter=filter_, max_results=500)
+    return list(client.aggregated_list(request=request, retry=retry, timeout=timeout).pages)
 
 
 def list_machine_type_pages(credentials: Any, project: str, retry: Any = None,
                             timeout: float | None = None) -> list[Any]:
     """Every page of the project's aggregated machine type list (GPU families only)."""
-    from google.cloud import compute_v1
-
-    client = compute_v1.MachineTypesClient(transport="rest", credentials=credentials)
-    request = compute_v1.AggregatedListMachineTypesRequest(
-        project=project, filter=MACHINE_TYPE_FILTER, max_results=500)
-    pager = client.aggregated_list(request=request, retry=retry, timeout=timeout)
-    return list(pager.pages)
+    return aggregated_pages("MachineTypes", MACHINE_TYPE_FILTER, credentials, project,
+                            retry, timeout)
