@@ -121,15 +121,16 @@ def _with_search_options(func: Any) -> Any:
 @click.command()
 @click.argument("plan_id")
 @_with_search_options
-@click.option("--json", "as_json", is_flag=True, help="Print the instances as JSON.")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
 def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
-           project: str | None, config_path: str | None, as_json: bool) -> int:
+           project: str | None, config_path: str | None, output: str) -> int:
     """List PLAN_ID's instances and their states, found by tag / label."""
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err)
     instances = [i for _, items in found for i in items]
-    if as_json:
+    if output == "json":
         click.echo(json.dumps([i.to_json() for i in instances], indent=2))
     else:
         for i in instances:
