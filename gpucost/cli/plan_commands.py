@@ -54,7 +54,7 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
         click.echo(json.dumps({"job": job.name, "points": [p.to_json() for p in curve]},
                               indent=2, default=json_ready))
     else:
-        click.echo(render_frontier(curve, markdown=output == "markdown"))
+        click.echo(render_frontier(curve, markdown=output == "markdown", runs=len(job.runs)))
     if plot_path:
         deadline = min(r.deadline_hours for r in job.runs)
         plot_frontier(curve, deadline, plot_path, f"{job.name}: cost vs deadline")

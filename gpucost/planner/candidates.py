@@ -12,6 +12,7 @@ n_min                instances needed to hold the run's memory (>= 1)
 n_max                instances allowed: max_instances, max_gpus, vCPU quota
 quota_group          id of the vCPU quota the offer counts against ("" if none)
 quota_vcpus          that quota's limit (0 if none)
+name_rank            position in (provider, region, instance_type, pricing) order
 ===================  =========================================================
 
 It also records, step by step, how many offers each constraint left, so that an empty
@@ -131,12 +132,35 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         funnel.append((f"{run.memory_gib:,.0f} GiB of model state within the instance limits",
                        int(fits.sum())))
     table = table[fits].reset_index(drop=True)
+    # Position in name order (provider, region, type, pricing), the last tie-breaker:
+    # ranking once here keeps string sorting out of every solve.
+    order = np.lexsort(tuple(table[c].to_numpy() for c in reversed(
+        ["provider", "region", "instance_type", "pricing"])))
+    rank = np.empty(len(table), dtype=np.int64)
+    rank[order] = np.arange(len(table))
+    table["name_rank"] = rank
     fallback = sorted({u for u in table["precision_used"] if u != run.precision})
     if fallback:
         gpus = sorted(set(table.loc[table["precision_used"] != run.precision, "gpu"]))
         notes.append(f"{', '.join(gpus)} lack {run.precision}: costed at "
                      f"{'/'.join(fallback)} peak instead")
     return Candidates(table, funnel, notes)
+
+
+def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
+                       constraints: Constraints, assumptions: Assumptions,
+                       quotas: pd.DataFrame | None = None) -> list[Candidates]:
+    """Candidates for each run; runs that differ only in work or deadline (a sweep) share
+    one build, since neither changes which offers fit or how fast they run."""
+    built: dict[tuple, Candidates] = {}
+    out = []
+    for run in runs:
+        key = (run.precision, run.utilization, run.parameters, run.sequence_length,
+               run.memory_gib, run.min_gpu_memory_gib)
+        if key not in built:
+            built[key] = build_candidates(offers, run, constraints, assumptions, quotas)
+        out.append(built[key])
+    return out
 
 
 def scaling_efficiency(instances: np.ndarray | int, assumptions: Assumptions) -> np.ndarray:
@@ -173,9 +197,8 @@ def wall_hours(flops: float, rate: np.ndarray, n: np.ndarray,
 
 def tie_break_order(table: pd.DataFrame, cost: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Row order: cost, then fewer instances, then lower $/hour, then name (deterministic)."""
-    keys = (table["pricing"].to_numpy(), table["instance_type"].to_numpy(),
-            table["region"].to_numpy(), table["provider"].to_numpy(),
-            table["usd_per_hour"].to_numpy(), n, np.round(cost, 6))
+    keys = (table["name_rank"].to_numpy(), table["usd_per_hour"].to_numpy(), n,
+            np.round(cost, 6))
     return np.lexsort(keys)
 
 

@@ -47,9 +47,7 @@ def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) ->
 def _order(t: pd.DataFrame) -> np.ndarray:
     """Cheapest work first; ties by $/hour, then name (deterministic)."""
     per_work = t["usd_per_hour"].to_numpy() / t["rate"].to_numpy()
-    return np.lexsort((t["pricing"].to_numpy(), t["instance_type"].to_numpy(),
-                       t["region"].to_numpy(), t["provider"].to_numpy(),
-                       t["usd_per_hour"].to_numpy(), per_work))
+    return np.lexsort((t["name_rank"].to_numpy(), t["usd_per_hour"].to_numpy(), per_work))
 
 
 def greedy(work: np.ndarray, cap: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, float]:

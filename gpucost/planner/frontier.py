@@ -14,7 +14,7 @@ import numpy as np
 
 from gpucost.catalog.snapshot import Catalog
 from gpucost.job.spec import JobSpec
-from gpucost.planner.candidates import build_candidates
+from gpucost.planner.candidates import candidates_for_job
 from gpucost.planner.planner import solve_mode
 
 
@@ -39,14 +39,16 @@ def deadline_grid(deadline_hours: float, points: int, low: float = 1 / 8,
     """``points`` deadlines spaced geometrically from ``low`` to ``high`` x the job's,
     plus the job's own."""
     grid = np.geomspace(deadline_hours * low, deadline_hours * high, points)
-    return sorted({float(h) for h in grid} | {deadline_hours})
+    # Drop grid points within 1% of the job's own deadline: it is listed exactly.
+    near = [float(h) for h in grid if abs(h / deadline_hours - 1) > 0.01]
+    return sorted({*near, deadline_hours})
 
 
 def frontier(job: JobSpec, catalog: Catalog, points: int = 15) -> list[FrontierPoint]:
     """The Pareto frontier of cost against deadline for ``job`` (fastest first)."""
     base = min(r.deadline_hours for r in job.runs)
-    cands = [build_candidates(catalog.offers, run, job.constraints, job.assumptions,
-                              catalog.quotas) for run in job.runs]
+    cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
+                               catalog.quotas)
     out: list[FrontierPoint] = []
     for hours in deadline_grid(base, points):
         scale = hours / base

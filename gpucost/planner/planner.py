@@ -12,7 +12,7 @@ import numpy as np
 from gpucost.catalog.snapshot import Catalog
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
 from gpucost.job.utilization import MFU_BOUNDS, published_runs
-from gpucost.planner.candidates import Candidates, build_candidates
+from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
 from gpucost.planner.plan import Alternative, Plan
@@ -152,8 +152,8 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     other GPU type.
     """
     now = now or dt.datetime.now(dt.UTC)
-    cands = [build_candidates(catalog.offers, run, job.constraints, job.assumptions,
-                              catalog.quotas) for run in job.runs]
+    cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
+                               catalog.quotas)
     result = solve_mode(job, cands)
     chosen = {a.gpu for a in result.allocations}
     plan = Plan(

@@ -37,7 +37,7 @@ def evaluate_offers(cands: Candidates, run: RunSpec, assumptions: Assumptions) -
     meets = n <= n_hi
     n = np.where(meets, n, n_hi)
     hours = wall_hours(run.flops, rate, n, assumptions)
-    out = t.copy()
+    out = t.copy(deep=False)  # new columns only: the candidate table stays untouched
     out["instances"] = n
     out["hours"] = hours
     out["cost_usd"] = n * hours * t["usd_per_hour"].to_numpy()

@@ -74,7 +74,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def render_frontier(points: list[FrontierPoint], markdown: bool = False) -> str:
+def render_frontier(points: list[FrontierPoint], markdown: bool = False,
+                    runs: int = 1) -> str:
     """The frontier as a table: deadline, cheapest cost, finish time, GPUs."""
     rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else ""),
              money(p.cost_usd) if p.feasible else "infeasible",
@@ -82,4 +83,8 @@ def render_frontier(points: list[FrontierPoint], markdown: bool = False) -> str:
              p.gpus or "-", str(p.instances) if p.feasible else "-"] for p in points]
     table = _table(rows, ["deadline", "cheapest cost", "done in", "gpus", "instances"],
                    markdown)
-    return table + "\n\n* the job's own deadline"
+    note = "\n\n* the job's own deadline"
+    if runs > 1:
+        note += ("\nRun deadlines scale together: 'deadline' is the earliest run's, "
+                 "'done in' the last run's finish.")
+    return table + note
