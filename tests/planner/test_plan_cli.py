@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests_support import NOW, offer
 
 from gpucost.catalog.schema import coerce_offers
 from gpucost.catalog.snapshot import write_snapshot
-from tests_support import NOW, offer
 
 ROOT = Path(__file__).resolve().parents[2]
 
