@@ -15,7 +15,8 @@ from gpucost.catalog.query import (
 )
 from gpucost.catalog.snapshot import load_catalog
 from gpucost.cli.options import output_option, snapshot_option
-from gpucost.report.tables import render_frame, sig
+from gpucost.formatting import sig
+from gpucost.report.tables import render_frame
 
 
 def gpu_spec_frame() -> pd.DataFrame:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gpucost.formatting import money
 from gpucost.launcher.backends import Backend
 from gpucost.launcher.plan_file import LaunchPlan
-from gpucost.report.tables import money
 
 
 def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from gpucost.formatting import money
 from gpucost.launcher.plan_file import LaunchPlan
-from gpucost.report.tables import money
 
 MAX_SNAPSHOT_AGE_DAYS = 7
 

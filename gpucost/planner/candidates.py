@@ -21,7 +21,6 @@ result can say which constraint emptied it.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -200,10 +199,3 @@ def tie_break_order(table: pd.DataFrame, cost: np.ndarray, n: np.ndarray) -> np.
     keys = (table["name_rank"].to_numpy(), table["usd_per_hour"].to_numpy(), n,
             np.round(cost, 6))
     return np.lexsort(keys)
-
-
-def fmt_days(hours: float) -> str:
-    """Hours as people read deadlines (used in infeasibility messages)."""
-    if math.isinf(hours):
-        return "never"
-    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"

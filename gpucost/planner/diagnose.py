@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gpucost.formatting import hours_text, money
 from gpucost.job.spec import RunSpec
-from gpucost.planner.candidates import Candidates, fmt_days
-from gpucost.report.tables import money
+from gpucost.planner.candidates import Candidates
 
 
 def empty_reason(cands: Candidates, run: RunSpec) -> str:
@@ -28,8 +28,8 @@ def empty_reason(cands: Candidates, run: RunSpec) -> str:
 
 def deadline_reason(run: RunSpec, earliest_hours: float, where: str) -> str:
     """The deadline binds: how early the allowed offers could finish."""
-    return (f"{run.name}: deadline of {fmt_days(run.deadline_hours)} cannot be met; "
-            f"earliest finish with the allowed offers: {fmt_days(earliest_hours)} ({where}); "
+    return (f"{run.name}: deadline of {hours_text(run.deadline_hours)} cannot be met; "
+            f"earliest finish with the allowed offers: {hours_text(earliest_hours)} ({where}); "
             "relax the deadline or raise max_instances / max_gpus")
 
 

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from gpucost.formatting import hours_text
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
-from gpucost.planner.candidates import Candidates, fmt_days
+from gpucost.planner.candidates import Candidates
 from gpucost.planner.diagnose import budget_reason, empty_reason
 from gpucost.planner.milp import affine, solve
 from gpucost.planner.plan import Allocation
@@ -154,7 +155,7 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
             covered = float(work @ y_max)
         earliest = run.deadline_hours / covered if covered > 0 else math.inf
         return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
-                           f"work by the deadline; earliest finish: {fmt_days(earliest)} "
+                           f"work by the deadline; earliest finish: {hours_text(earliest)} "
                            "(raise max_instances / max_gpus / quotas or relax the deadline)"],
                           solver)
     allocations = _allocations(t, y, n, run)

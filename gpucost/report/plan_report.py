@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from gpucost.formatting import hours_text, money, sig
 from gpucost.planner.frontier import FrontierPoint
 from gpucost.planner.plan import Plan
-from gpucost.report.tables import hours_text, markdown_table, money, sig, text_table
+from gpucost.report.tables import markdown_table, text_table
 
 
 def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
