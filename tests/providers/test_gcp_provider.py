@@ -56,8 +56,9 @@ def money(total: D) -> float:
 
 
 @dataclass
-class FakeGcp:
-    """The three endpoints, paged by pageToken; records (url, pageToken) of each GET."""
+class GcpWire:
+    """Compute Engine and Cloud Billing answered at the HTTP wire (responses): the three
+    endpoints, paged by pageToken; records (url, pageToken) of each GET."""
 
     mock: responses.RequestsMock
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -83,17 +84,17 @@ class FakeGcp:
         return [token for called, token in self.calls if called == url]
 
 
-def serve_all(fake: FakeGcp, skip: str | None = None) -> None:
+def serve_all(wire: GcpWire, skip: str | None = None) -> None:
     for url, stem in ((MACHINE_TYPES, "machine_types"), (ACCELERATOR_TYPES, "accelerator_types"),
                       (SKUS, "skus")):
         if url != skip:
-            fake.serve(url, pages(stem))
+            wire.serve(url, pages(stem))
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGcp]:
+def wire() -> Iterator[GcpWire]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeGcp(mock)
+        yield GcpWire(mock)
 
 
 def provider() -> GcpProvider:
@@ -104,7 +105,7 @@ def provider() -> GcpProvider:
 class Fetched:
     result: gcp_provider.FetchResult
     progress: list[tuple[str, str | None]]
-    calls: FakeGcp
+    calls: GcpWire
     warned: list[str]
 
 
@@ -114,11 +115,11 @@ def fetched() -> Fetched:
     progress: list[tuple[str, str | None]] = []
     with responses.RequestsMock() as mock, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fake = FakeGcp(mock)
-        serve_all(fake)
+        wire = GcpWire(mock)
+        serve_all(wire)
         result = provider().fetch(progress=lambda region, reason: progress.append((region, reason)))
     warned = [str(w.message) for w in caught if issubclass(w.category, UnknownGpuWarning)]
-    return Fetched(result, progress, fake, warned)
+    return Fetched(result, progress, wire, warned)
 
 
 def row(fetched: Fetched, region: str, instance_type: str, pricing: str = "on_demand") -> pd.Series:
@@ -236,9 +237,9 @@ def test_gpu_missing_from_the_spec_table_is_kept_and_flagged(fetched: Fetched) -
     assert any("nvidia-tesla-p100" in message for message in fetched.warned)
 
 
-def test_offers_without_a_sku_are_skipped_and_logged(fake: FakeGcp,
+def test_offers_without_a_sku_are_skipped_and_logged(wire: GcpWire,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    serve_all(fake)
+    serve_all(wire)
     with caplog.at_level(logging.WARNING, logger="gpucost.providers.gcp"), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownGpuWarning)
@@ -249,8 +250,8 @@ def test_offers_without_a_sku_are_skipped_and_logged(fake: FakeGcp,
     assert "n1-standard-8+1xV100-16GB spot" in message
 
 
-def test_requested_regions_only(fake: FakeGcp) -> None:
-    serve_all(fake)
+def test_requested_regions_only(wire: GcpWire) -> None:
+    serve_all(wire)
     progress: list[tuple[str, str | None]] = []
     result = provider().fetch(regions=["us-central1", "nowhere1", "us-central1"],
                               progress=lambda r, reason: progress.append((r, reason)))
@@ -260,9 +261,9 @@ def test_requested_regions_only(fake: FakeGcp) -> None:
     assert progress == [("us-central1", None), ("nowhere1", reason)]
 
 
-def test_access_denied_makes_the_provider_unavailable(fake: FakeGcp) -> None:
-    serve_all(fake, skip=SKUS)
-    fake.fail(SKUS, 403, "Cloud Billing API has not been used in project P before or it is "
+def test_access_denied_makes_the_provider_unavailable(wire: GcpWire) -> None:
+    serve_all(wire, skip=SKUS)
+    wire.fail(SKUS, 403, "Cloud Billing API has not been used in project P before or it is "
                          "disabled.")
     with pytest.raises(ProviderUnavailable) as err:
         provider().fetch(regions=["us-central1"])  # denied access is not a region failure
@@ -270,11 +271,11 @@ def test_access_denied_makes_the_provider_unavailable(fake: FakeGcp) -> None:
                               "in project P before or it is disabled.")
 
 
-def test_server_error_fails_the_requested_regions(fake: FakeGcp,
+def test_server_error_fails_the_requested_regions(wire: GcpWire,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gcp_provider, "RETRY_DEADLINE_S", 0.0)  # no retry sleeps in tests
-    serve_all(fake, skip=MACHINE_TYPES)
-    fake.fail(MACHINE_TYPES, 500, "Internal error. Please try again.")
+    serve_all(wire, skip=MACHINE_TYPES)
+    wire.fail(MACHINE_TYPES, 500, "Internal error. Please try again.")
     progress: list[tuple[str, str | None]] = []
     result = provider().fetch(regions=["us-central1", "europe-west4"],
                               progress=lambda r, reason: progress.append((r, reason)))
@@ -308,15 +309,15 @@ def test_missing_project_raises_provider_unavailable(monkeypatch: pytest.MonkeyP
         GcpProvider(credentials=AnonymousCredentials()).fetch()
 
 
-def test_application_default_credentials_and_env_project(fake: FakeGcp,
+def test_application_default_credentials_and_env_project(wire: GcpWire,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("google.auth.default",
                         lambda scopes=None, **kw: (AnonymousCredentials(), None))
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "P")
-    serve_all(fake)
+    serve_all(wire)
     result = GcpProvider().fetch(regions=["us-central1"])
     assert len(result.offers) == 15
-    assert fake.tokens(MACHINE_TYPES) == ["", "mt-page-2"]  # i.e. projects/P was asked
+    assert wire.tokens(MACHINE_TYPES) == ["", "mt-page-2"]  # i.e. projects/P was asked
 
 
 def test_importing_the_adapter_does_not_import_the_sdk() -> None:
