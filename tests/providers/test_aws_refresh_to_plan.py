@@ -60,3 +60,53 @@ def test_refreshed_quota_caps_the_plan(aws_env, price_item, tmp_path):
     assert ok.status == "optimal"
     assert sum(a.instances for a in ok.allocations) <= 4
     assert ok.cost_usd == pytest.approx(1e19 / (70e12 * 0.4 * 3600) * 1.006)
+
+
+def test_refresh_with_a_denied_region_carries_its_rows_over(aws_env, price_item, tmp_path):
+    """The real adapter, one region denied: its previous rows stay, marked stale."""
+    import pandas as pd
+
+    from gpucost.catalog.schema import coerce_offers
+    from gpucost.catalog.snapshot import read_snapshot_file, write_snapshot
+
+    old = pd.DataFrame([{
+        "provider": "aws", "region": region, "zone": "", "instance_type": "g5.xlarge",
+        "gpu": "A10G", "gpu_count": 1, "gpu_memory_gib": 22.35, "vcpus": 4, "memory_gib": 16,
+        "pricing": "on_demand", "usd_per_hour": price, "as_of": "2026-11-01",
+        "source": "aws pricing api", "stale": False}
+        for region, price in (("us-east-1", 0.9), ("eu-west-1", 1.1))])
+    write_snapshot(coerce_offers(old, "old"), tmp_path, "aws", dt.date(2026, 11, 1))
+    good, good_stub = _ec2_region("us-east-1", [("us-east-1a", "0.45")])
+    denied, denied_stub = _stubbed("ec2", "eu-west-1")
+    denied_stub.add_client_error("describe_instance_types", "UnauthorizedOperation",
+                                 "You are not authorized to perform this operation.")
+    pricing, pricing_stub = _stubbed("pricing", "us-east-1")
+    pricing_stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": [
+        price_item("g5.xlarge", "us-east-1", "1.0060000000")]},
+        {"ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1",
+         "Filters": price_filters("g5.xlarge")})
+    quotas, _ = _quota_stub("us-east-1")
+    factory = _factory({("ec2", "us-east-1"): good, ("ec2", "eu-west-1"): denied,
+                        ("pricing", "us-east-1"): pricing,
+                        ("service-quotas", "us-east-1"): quotas})
+    lines: list[str] = []
+
+    (outcome,) = refresh(["aws"], ["us-east-1", "eu-west-1"], tmp_path, echo=lines.append,
+                         today=dt.date(2026, 11, 25),
+                         provider_options={"aws": {"client_factory": factory}})
+
+    for stub in (good_stub, denied_stub, pricing_stub):
+        stub.assert_no_pending_responses()
+    assert outcome.failed_regions == {
+        "eu-west-1": "UnauthorizedOperation: You are not authorized to perform this operation."}
+    new = read_snapshot_file(tmp_path / "aws" / "2026-11-25.csv")
+    on_demand = new[new["pricing"] == "on_demand"].set_index("region")
+    assert on_demand.loc["us-east-1", "usd_per_hour"] == pytest.approx(1.006)
+    assert not on_demand.loc["us-east-1", "stale"]
+    assert on_demand.loc["eu-west-1", "usd_per_hour"] == pytest.approx(1.1)
+    assert on_demand.loc["eu-west-1", "stale"]
+    assert on_demand.loc["eu-west-1", "as_of"] == pd.Timestamp("2026-11-01")
+    assert "aws eu-west-1: FAILED (UnauthorizedOperation: You are not authorized to perform " \
+           "this operation.)" in lines
+    previous = read_snapshot_file(tmp_path / "aws" / "2026-11-01.csv")
+    assert sorted(previous["usd_per_hour"]) == [0.9, 1.1]  # the old file is untouched
