@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def parse_job(data: Any, origin: str = "<job>", now: dt.datetime | None = None) 
             count = r.number(entry, "count", f"{path}.count", integer=True) or 1
             run = _run(r, entry, top, path, now, default_name=f"{name}-{i + 1}")
             runs.extend(run if count == 1 else
-                        _replace_name(run, f"{run.name}-{k + 1}") for k in range(int(count)))
+                        replace(run, name=f"{run.name}-{k + 1}") for k in range(int(count)))
     else:
         if "experiments" in top:
             raise r.fail("experiments", f"no experiments list in {mode} mode "
@@ -139,12 +140,6 @@ def parse_job(data: Any, origin: str = "<job>", now: dt.datetime | None = None) 
         raise r.fail("experiments", "unique run names", duplicate)
     return JobSpec(name=str(name), mode=mode, runs=tuple(runs), constraints=constraints,
                    assumptions=assumptions, source=origin)
-
-
-def _replace_name(run: RunSpec, name: str) -> RunSpec:
-    from dataclasses import replace
-
-    return replace(run, name=name)
 
 
 def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path: str,

@@ -21,6 +21,7 @@ from gpucost.catalog.snapshot import (
     write_quotas,
     write_snapshot,
 )
+from gpucost.errors import InputError
 from gpucost.providers import FetchResult, ProviderUnavailable, get_provider
 from gpucost.refresh.diff import SnapshotDiff, diff_snapshots
 from gpucost.refresh.merge import merge_with_previous
@@ -75,7 +76,7 @@ def _previous(provider: str, out_dir: Path) -> tuple[SnapshotFile | None, pd.Dat
     for source in (out_dir, None):
         try:
             files = [f for f in find_snapshot_files(source) if f.provider == provider]
-        except Exception:  # an empty or new out_dir: fall back to the defaults
+        except InputError:  # a new or empty out_dir: fall back to the default folders
             files = []
         if files:
             return files[0], read_snapshot_file(files[0].path)
