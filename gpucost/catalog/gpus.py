@@ -138,6 +138,12 @@ def resolve_gpu_filter(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(gpu for _, gpu in rows))
 
 
+def aliases_of(gpu: str) -> list[str]:
+    """The alias-table spellings of canonical ``gpu``, in file order (providers' own
+    spellings, e.g. ``nvidia-tesla-t4`` for T4)."""
+    return [row["alias"] for row in _read_data_csv("gpu_aliases.csv") if row["gpu"] == gpu]
+
+
 def canonical_gpu(name: str, memory_gib: float | None = None) -> str:
     """Like :func:`resolve_gpu` but keeps an unknown name as given (to be flagged)."""
     return resolve_gpu(name, memory_gib) or name.strip()

@@ -27,7 +27,6 @@ from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, s
 from gpucost.errors import InputError
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
-QUOTA_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.quotas\.csv$")
 STALE_AFTER_DAYS = 30
 
 # vCPU quotas: ``families`` lists the instance-type prefixes (letters before the first

@@ -13,11 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gpucost.catalog.gpus import PRECISIONS
 from gpucost.catalog.query import resolve_gpu_names
 from gpucost.errors import InputError
+from gpucost.files import load_yaml
 from gpucost.job.deadline import parse_deadline
 from gpucost.job.spec import (
     DEFAULT_ACTIVATION_HEADROOM,
@@ -233,15 +232,4 @@ def _assumptions(r: _Reader, raw: Any) -> Assumptions:
 
 def load_job(path: str | Path, now: dt.datetime | None = None) -> JobSpec:
     """Read and validate a job file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), "file", f"a readable job file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "file"
-        raise InputError(str(path), where, "valid YAML") from None
-    return parse_job(data, str(path), now)
+    return parse_job(load_yaml(path, "job file"), str(path), now)

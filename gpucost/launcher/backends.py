@@ -12,11 +12,11 @@ through an allocation can still be rolled back by the caller.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from importlib import import_module
 from typing import Any, Protocol
 
 from gpucost.errors import GpucostError, InputError
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
+from gpucost.plugins import import_class
 
 REGISTRY: dict[str, str] = {
     "aws": "gpucost.launcher.aws:AwsBackend",
@@ -99,6 +99,4 @@ def get_backend(name: str, settings: dict[str, Any] | None = None, **options: An
     """Instantiate the backend registered for provider ``name``."""
     if name not in REGISTRY:
         raise InputError("provider", name, f"one of {', '.join(REGISTRY)} (no launcher for it)")
-    module_name, class_name = REGISTRY[name].split(":")
-    cls = getattr(import_module(module_name), class_name)
-    return cls(settings or {}, **options)
+    return import_class(REGISTRY[name])(settings or {}, **options)

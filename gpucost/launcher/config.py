@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gpucost.errors import InputError
+from gpucost.files import load_yaml
 from gpucost.launcher.backends import backend_names
 
 # Keys each provider section accepts; anything else is a typo worth reporting.
@@ -79,10 +78,7 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
         if explicit:
             raise InputError(str(file), "file", "an existing launch config YAML file")
         return LaunchConfig()
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(str(file), "file", f"readable YAML ({exc.__class__.__name__})") from None
+    data = load_yaml(file, "launch config") or {}
     if not isinstance(data, dict):
         raise InputError(str(file), "top level", "a mapping of provider name to settings")
     for provider, section in data.items():

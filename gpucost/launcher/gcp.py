@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from gpucost.catalog.instance_types import split_instance_type
 from gpucost.launcher.backends import (
     LABEL_ALLOCATION,
     LABEL_JOB,
@@ -26,7 +27,7 @@ from gpucost.launcher.backends import (
     LaunchError,
 )
 from gpucost.launcher.gcp_inventory import GcpInventory, gcp_errors, op_errors
-from gpucost.launcher.gcp_names import accelerator_type, split_instance_type
+from gpucost.launcher.gcp_names import accelerator_type
 from gpucost.launcher.naming import gce_name, label_value
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gpucost.errors import InputError
+from gpucost.files import read_text
 from gpucost.planner.plan import Allocation
 
 SUPPORTED_PLAN_VERSION = 1
@@ -166,10 +167,7 @@ def parse_plan(data: Any, where: str) -> LaunchPlan:
 def load_plan(path: str | Path) -> LaunchPlan:
     """Read and validate the plan JSON file at ``path``."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(where, "file", f"a readable plan JSON file ({exc.strerror})") from None
+    text = read_text(path, "plan JSON file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

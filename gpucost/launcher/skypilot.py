@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from gpucost.launcher.gcp_names import split_instance_type
+from gpucost.catalog.instance_types import split_instance_type
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 
 # Only where SkyPilot's name differs from our canonical one. SkyPilot calls the 40 GB

@@ -52,9 +52,3 @@ def write_state(plan_id: str, providers: dict[str, dict[str, Any]],
     except OSError:
         return None
     return path
-
-
-def regions_in_state(state: dict[str, Any] | None, provider: str) -> list[str]:
-    if not state:
-        return []
-    return list((state.get("providers", {}).get(provider) or {}).get("regions", []))

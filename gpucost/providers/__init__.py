@@ -7,9 +7,8 @@ that looking up the registry never imports a cloud SDK.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from gpucost.errors import InputError
+from gpucost.plugins import import_class
 from gpucost.providers.base import FetchResult, Provider, ProviderUnavailable
 
 REGISTRY: dict[str, str] = {
@@ -27,9 +26,7 @@ def get_provider(name: str, **options: object) -> Provider:
     """Instantiate the adapter registered as ``name`` (options go to its constructor)."""
     if name not in REGISTRY:
         raise InputError("--provider", name, f"one of {', '.join(REGISTRY)}")
-    module_name, class_name = REGISTRY[name].split(":")
-    cls = getattr(import_module(module_name), class_name)
-    return cls(**options)
+    return import_class(REGISTRY[name])(**options)
 
 
 __all__ = ["REGISTRY", "FetchResult", "Provider", "ProviderUnavailable", "get_provider",

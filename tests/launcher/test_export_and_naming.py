@@ -7,8 +7,9 @@ import re
 import pytest
 import yaml
 
+from gpucost.catalog.instance_types import split_instance_type
 from gpucost.launcher import load_plan
-from gpucost.launcher.gcp_names import accelerator_type, split_instance_type
+from gpucost.launcher.gcp_names import accelerator_type
 from gpucost.launcher.naming import client_token, gce_name, label_value
 
 GCE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -34,7 +34,6 @@ class RegionInventory:
     specs: dict[str, InstanceSpec]
     spot: dict[str, SpotPrice]
     quotas: list[dict[str, Any]] = field(default_factory=list)
-    skipped_quotas: list[str] = field(default_factory=list)
 
 
 def build_offer_rows(region: str, specs: Mapping[str, InstanceSpec],
@@ -64,8 +63,8 @@ def fetch_region(region: str, ec2: Any, quotas_client: Any, as_of: str) -> Regio
     """Specs, spot prices and quotas of one region (raises on an EC2 failure)."""
     specs = fetch_region_gpu_specs(ec2, region)
     spot = fetch_spot_prices(ec2, specs) if specs else {}
-    quota_rows, skipped = fetch_quotas(quotas_client, region, as_of)
-    return RegionInventory(region, specs, spot, quota_rows, skipped)
+    quota_rows, _skipped = fetch_quotas(quotas_client, region, as_of)  # skips are logged
+    return RegionInventory(region, specs, spot, quota_rows)
 
 
 class AwsProvider:

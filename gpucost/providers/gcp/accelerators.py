@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gpucost.catalog.gpus import canonical_gpu
+from gpucost.catalog.instance_types import attached_instance_type
 from gpucost.providers.gcp.machines import (
     Candidate,
     aggregated_pages,
@@ -53,7 +54,7 @@ def n1_shapes(accelerator: str, max_cards: int) -> list[tuple[str, Shape]]:
         machine = f"n1-standard-{vcpus}"
         shape = Shape(family="n1", accelerator=accelerator, gpu_count=count, vcpus=vcpus,
                       memory_gib=vcpus * N1_STANDARD_GIB_PER_VCPU)
-        shapes.append((f"{machine}+{count}x{gpu}", shape))
+        shapes.append((attached_instance_type(machine, count, gpu), shape))
     return shapes
 
 
