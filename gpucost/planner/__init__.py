@@ -1,6 +1,5 @@
-"""The planner: candidates from offers, one exact solver per mode, and the explained plan."""
+"""The planner: candidates from offers, one exact solver per mode, and the explained plan.
 
-from gpucost.planner.plan import PLAN_VERSION, Allocation, Alternative, Plan
-from gpucost.planner.planner import plan_job
-
-__all__ = ["PLAN_VERSION", "Allocation", "Alternative", "Plan", "plan_job"]
+Import the solver from :mod:`gpucost.planner.planner` (``plan_job``); this package
+itself stays light, so that reading a plan file (the launcher) does not load pulp.
+"""

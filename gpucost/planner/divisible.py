@@ -157,7 +157,7 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
         return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
                            f"work by the deadline; earliest finish: {hours_text(earliest)} "
                            "(raise max_instances / max_gpus / quotas or relax the deadline)"],
-                          solver)
+                          solver, earliest)
     allocations = _allocations(t, y, n, run)
     cost = sum(a.cost_usd for a in allocations)
     if constraints.budget_usd is not None and cost > constraints.budget_usd:

@@ -21,10 +21,15 @@ import pulp
 
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.planner.candidates import Candidates
-from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason
+from gpucost.planner.diagnose import budget_reason, empty_reason
 from gpucost.planner.milp import affine, solve
 from gpucost.planner.result import ModeResult, infeasible
-from gpucost.planner.single import allocation_from_row, best_rows, evaluate_offers
+from gpucost.planner.single import (
+    allocation_from_row,
+    best_rows,
+    deadline_miss,
+    evaluate_offers,
+)
 
 
 def run_options(cands: Candidates, run: RunSpec, assumptions: Assumptions) -> pd.DataFrame:
@@ -102,22 +107,21 @@ def solve_experiments(cands: list[Candidates], runs: tuple[RunSpec, ...],
                       constraints: Constraints, assumptions: Assumptions) -> ModeResult:
     """The cheapest assignment of every run to one offer's cluster."""
     start = time.perf_counter()
-    options, reasons = [], []
+    options, reasons, earliest = [], [], []
     for c, run in zip(cands, runs, strict=True):
         if c.empty:
             reasons.append(f"{run.name}: {empty_reason(c, run)}")
             continue
         ranked = run_options(c, run, assumptions)
         if ranked.empty:
-            evaluated = evaluate_offers(c, run, assumptions)
-            fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
-            reasons.append(deadline_reason(run, float(fastest["hours"]),
-                                           f"{fastest['instance_type']} x"
-                                           f"{int(fastest['instances'])}"))
+            reason, hours = deadline_miss(evaluate_offers(c, run, assumptions), run)
+            reasons.append(reason)
+            earliest.append(hours)
         options.append(ranked)
     if reasons:
         return infeasible(reasons, {"name": "exhaustive scan", "status": "infeasible",
-                                    "seconds": time.perf_counter() - start})
+                                    "seconds": time.perf_counter() - start},
+                          max(earliest) if earliest and len(earliest) == len(reasons) else None)
     cheapest = [o.iloc[0] for o in options]
     if _fits_shared(cheapest, constraints):
         picks = [0] * len(options)

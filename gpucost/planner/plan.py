@@ -98,6 +98,10 @@ class AllocationTotals:
     def gpu_hours(self) -> float:
         return sum(a.gpu_hours for a in self.allocations)
 
+    @property
+    def instances(self) -> int:
+        return sum(a.instances for a in self.allocations)
+
 
 @dataclass
 class Plan(AllocationTotals):

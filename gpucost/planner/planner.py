@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from gpucost.catalog.snapshot import Catalog
+from gpucost.formatting import hours_text
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
 from gpucost.job.utilization import MFU_BOUNDS, published_runs
 from gpucost.planner.candidates import Candidates, candidates_for_job
@@ -37,60 +38,52 @@ def solve_mode(job: JobSpec, cands: list[Candidates],
                                   job.assumptions)
 
 
-def restrict(cands: list[Candidates], column: str, value: object) -> list[Candidates]:
-    """The same candidates keeping only rows where ``column == value``."""
-    return [Candidates(c.table[c.table[column] == value].reset_index(drop=True),
-                       c.funnel + [(f"{column} {value}", int((c.table[column] == value).sum()))],
-                       c.notes) for c in cands]
+def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates:
+    """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
+    table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
+    return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes)
 
 
 def _alternatives(job: JobSpec, cands: list[Candidates], chosen: set[str]) -> list[Alternative]:
     gpus = sorted({g for c in cands for g in c.table["gpu"]} - chosen)
     out = []
     for gpu in gpus:
-        result = solve_mode(job, restrict(cands, "gpu", gpu))
+        result = solve_mode(job, [subset(c, c.table["gpu"] == gpu, f"GPU {gpu}")
+                                  for c in cands])
         if result.feasible:
             first = result.allocations[0]
             out.append(Alternative(gpu, first.provider, first.region, first.instance_type,
-                                   first.pricing, sum(a.instances for a in result.allocations),
-                                   result.cost_usd, result.hours, True))
+                                   first.pricing, result.instances, result.cost_usd,
+                                   result.hours, True))
         else:
             out.append(Alternative(gpu, "", "", "", "", 0, None, None, False,
-                                   note=_short_reason(result.reasons)))
+                                   note=_short_reason(result)))
     return sorted(out, key=lambda a: (not a.meets_deadline, a.cost_usd or 0.0, a.gpu))
 
 
-def _short_reason(reasons: list[str]) -> str:
-    """The gist of an infeasibility reason, for one table cell."""
-    if not reasons:
-        return "infeasible"
-    match = re.search(r"earliest finish[^:]*: ([^(;]+)", reasons[0])
-    if match:
-        return f"earliest finish {match.group(1).strip()}"
-    return reasons[0].split(": ", 1)[-1]
+def _short_reason(result: ModeResult) -> str:
+    """The gist of why ``result`` is infeasible, for one table cell."""
+    if result.earliest_hours is not None:
+        return f"earliest finish {hours_text(result.earliest_hours)}"
+    return result.reasons[0] if result.reasons else "infeasible"
 
 
 def _baseline(job: JobSpec, cands: list[Candidates]) -> Alternative | None:
     """What the cheapest-$/GPU-hour offer (that fits the memory) would cost and take."""
-    pool = [c for c in cands if not c.empty]
-    if len(pool) != len(cands):
+    if any(c.empty for c in cands):
         return None
-    per_gpu = [(c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy() for c in cands]
-    picks = [c.table.iloc[int(np.lexsort((c.table["instance_type"].to_numpy(), p))[0])]
-             for c, p in zip(cands, per_gpu, strict=True)]
-    narrowed = [Candidates(c.table[(c.table["provider"] == row["provider"])
-                                   & (c.table["region"] == row["region"])
-                                   & (c.table["instance_type"] == row["instance_type"])
-                                   & (c.table["pricing"] == row["pricing"])]
-                           .reset_index(drop=True), c.funnel, c.notes)
-                for c, row in zip(cands, picks, strict=True)]
+    # Each run's offer with the lowest $/GPU-hour (ties: by name), alone.
+    picks = [int(np.lexsort((c.table["name_rank"].to_numpy(),
+                             (c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy()))[0])
+             for c in cands]
+    narrowed = [subset(c, [k], "cheapest $/GPU-hour") for c, k in zip(cands, picks, strict=True)]
     result = solve_mode(job, narrowed, replace(job.constraints, budget_usd=None))
-    top = picks[0]
+    top = narrowed[0].table.iloc[0]
     label = "cheapest $/GPU-hour offer that fits the memory (what a $/hour ranking picks)"
     if result.feasible:
         return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
-                           top["pricing"], sum(a.instances for a in result.allocations),
-                           result.cost_usd, result.hours, True, label)
+                           top["pricing"], result.instances, result.cost_usd, result.hours,
+                           True, label)
     # It cannot meet the deadline: cost it at its fastest (max instances) instead.
     cost = hours = 0.0
     instances = 0

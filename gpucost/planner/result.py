@@ -17,6 +17,7 @@ class ModeResult(AllocationTotals):
     solver: dict[str, Any]
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    earliest_hours: float | None = None  # set when the deadline is what binds
 
     @property
     def feasible(self) -> bool:
@@ -24,6 +25,8 @@ class ModeResult(AllocationTotals):
 
 
 
-def infeasible(reasons: list[str], solver: dict[str, Any]) -> ModeResult:
-    """A result with no allocations."""
-    return ModeResult([], "infeasible", solver, reasons=reasons)
+def infeasible(reasons: list[str], solver: dict[str, Any],
+               earliest_hours: float | None = None) -> ModeResult:
+    """A result with no allocations (``earliest_hours``: the soonest it could finish)."""
+    return ModeResult([], "infeasible", solver, reasons=reasons,
+                      earliest_hours=earliest_hours)

@@ -63,6 +63,15 @@ def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
     return ok.iloc[order]
 
 
+def deadline_miss(evaluated: pd.DataFrame, run: RunSpec) -> tuple[str, float]:
+    """Why no cluster in ``evaluated`` meets ``run``'s deadline, and its earliest finish
+    (the fastest cluster, at max instances)."""
+    fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
+    where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
+    hours = float(fastest["hours"])
+    return deadline_reason(run, hours, where), hours
+
+
 def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
                  assumptions: Assumptions) -> ModeResult:
     """The cheapest single-offer cluster meeting the deadline (and budget)."""
@@ -77,10 +86,8 @@ def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
     evaluated = evaluate_offers(cands, run, assumptions)
     ranked = best_rows(evaluated)
     if ranked.empty:
-        fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
-        where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
-        return infeasible([deadline_reason(run, float(fastest["hours"]), where)],
-                          solver("infeasible"))
+        reason, earliest = deadline_miss(evaluated, run)
+        return infeasible([reason], solver("infeasible"), earliest)
     best = ranked.iloc[0]
     if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:
         return infeasible([budget_reason(float(best["cost_usd"]), constraints.budget_usd)],

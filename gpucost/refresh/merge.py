@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gpucost.catalog.schema import coerce_offers, sort_offers
+from gpucost.catalog.schema import OFFER_KEY, coerce_offers, sort_offers
 
 
 def merge_with_previous(fresh: pd.DataFrame, previous: pd.DataFrame,
@@ -18,20 +18,15 @@ def merge_with_previous(fresh: pd.DataFrame, previous: pd.DataFrame,
       containing them) are carried over unchanged;
     - everything else comes from ``fresh``.
     """
-    prev = previous[previous["provider"] == provider] if len(previous) else previous
-    keep_mask = prev["region"].isin(failed_regions) if len(prev) else None
-    carried = []
-    if keep_mask is not None and keep_mask.any():
-        stale = prev[keep_mask].copy()
-        stale["stale"] = True
-        carried.append(stale)
-    if attempted_regions is not None and len(prev):
-        untouched = prev[~prev["region"].isin(attempted_regions | failed_regions)]
-        untouched = untouched[~untouched["region"].isin(set(fresh["region"]))]
-        carried.append(untouched)
-    frames = [f for f in [fresh, *carried] if len(f)]
+    prev = previous[previous["provider"] == provider]
+    stale = prev[prev["region"].isin(failed_regions)].assign(stale=True)
+    if attempted_regions is None:
+        untouched = prev.iloc[0:0]
+    else:
+        done = attempted_regions | failed_regions | set(fresh["region"])
+        untouched = prev[~prev["region"].isin(done)]
+    frames = [f for f in (fresh, stale, untouched) if len(f)]
     if not frames:
         return fresh.iloc[0:0]
-    merged = pd.concat(frames, ignore_index=True)
-    merged = merged.drop_duplicates(["provider", "region", "instance_type", "pricing"])
+    merged = pd.concat(frames, ignore_index=True).drop_duplicates(OFFER_KEY)
     return sort_offers(coerce_offers(merged, f"{provider} refresh"))
