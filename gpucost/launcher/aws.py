@@ -14,10 +14,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from gpucost.launcher.aws_inventory import GONE, AwsInventory, aws_errors, error_code
+from gpucost.clouds.aws import ClientFactory, default_client_factory, error_code, error_reason
+from gpucost.launcher.aws_inventory import GONE, AwsInventory, aws_errors
 from gpucost.launcher.backends import (
     TAG_ALLOCATION,
     TAG_JOB,
@@ -41,14 +41,6 @@ CAPACITY_CODES = frozenset({
 })
 MAX_TOKEN_GENERATIONS = 20
 
-ClientFactory = Callable[[str, str], Any]
-
-
-def _default_client(service: str, region: str) -> Any:
-    import boto3
-
-    return boto3.client(service, region_name=region)
-
 
 class AwsBackend(AwsInventory):
     """The ``aws`` launch backend."""
@@ -59,7 +51,7 @@ class AwsBackend(AwsInventory):
     def __init__(self, settings: dict[str, Any], *, client_factory: ClientFactory | None = None,
                  poll_seconds: float = 5.0) -> None:
         self.settings = settings
-        self._factory = client_factory or _default_client
+        self._factory = client_factory
         self._clients: dict[tuple[str, str], Any] = {}
         self.poll_seconds = poll_seconds
         self.created_placement_groups: list[tuple[str, str]] = []
@@ -67,6 +59,8 @@ class AwsBackend(AwsInventory):
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._clients:
+            if self._factory is None:  # built on first use: the dry run needs no boto3
+                self._factory = default_client_factory()
             self._clients[key] = self._factory(service, region)
         return self._clients[key]
 
@@ -167,13 +161,12 @@ class AwsBackend(AwsInventory):
             except ClientError as exc:
                 code = error_code(exc)
                 if code in CAPACITY_CODES:
-                    raise CapacityError(f"{where}: no capacity or quota ({code}): "
-                                        f"{exc.response['Error'].get('Message', '')}") from None
+                    raise CapacityError(f"{where}: no capacity or quota "
+                                        f"({error_reason(exc)})") from None
                 hint = (" (an earlier launch of this plan used other parameters, e.g. an "
                         "older default AMI: pin it with --image)"
                         if code == "IdempotentParameterMismatch" else "")
-                raise LaunchError(f"{where}: {code}: "
-                                  f"{exc.response['Error'].get('Message', '')}{hint}") from None
+                raise LaunchError(f"{where}: {error_reason(exc)}{hint}") from None
             except BotoCoreError as exc:
                 raise LaunchError(f"{where}: {exc}") from None
             instances = answer.get("Instances", [])

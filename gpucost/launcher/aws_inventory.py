@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from gpucost.clouds.aws import error_code, error_reason, one_line
 from gpucost.launcher.backends import TAG_ALLOCATION, TAG_PLAN_ID, Instance, LaunchError
 
 GONE = frozenset({"terminated"})
 LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
-
-
-def error_code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 @contextmanager
@@ -26,10 +23,9 @@ def aws_errors(where: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise LaunchError(f"{where}: {error.get('Code')}: {error.get('Message')}") from None
+        raise LaunchError(f"{where}: {error_reason(exc)}") from None
     except BotoCoreError as exc:
-        raise LaunchError(f"{where}: {exc}") from None
+        raise LaunchError(f"{where}: {one_line(str(exc))}") from None
 
 
 class AwsInventory:
