@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from gpucost.catalog.instance_types import split_instance_type
+from gpucost.clouds.gcp import application_default_credentials
 from gpucost.launcher.backends import (
     LABEL_ALLOCATION,
     LABEL_JOB,
@@ -39,13 +40,11 @@ CAPACITY_MARKERS = ("QUOTA_EXCEEDED", "quotaExceeded", "ZONE_RESOURCE_POOL_EXHAU
 
 def default_credentials() -> tuple[Any, str | None]:
     """Application-default credentials and their project (one clear error if none)."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        return google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    except DefaultCredentialsError as exc:
-        raise LaunchError(f"gcp: no credentials ({str(exc).splitlines()[0]})") from None
+    found = application_default_credentials()
+    if found is None:
+        raise LaunchError("gcp: no application-default credentials; run `gcloud auth "
+                          "application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)")
+    return found
 
 
 def zone_of(alloc: PlanAllocation) -> str:

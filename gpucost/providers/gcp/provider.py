@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
+from gpucost.clouds.gcp import application_default_credentials
 from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
 from gpucost.providers.gcp.accelerators import attachable_candidates, list_accelerator_type_pages
 from gpucost.providers.gcp.billing import build_price_book, list_skus
@@ -42,7 +43,6 @@ NO_CREDENTIALS = (
     "gcp: no application-default credentials; run `gcloud auth application-default login` "
     "and set GOOGLE_CLOUD_PROJECT (or pass --project)"
 )
-SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 # Transient errors (429, 5xx, connection) are retried for this long per listing.
 RETRY_DEADLINE_S = 60.0
 REQUEST_TIMEOUT_S = 120.0
@@ -52,13 +52,10 @@ def resolve_credentials(project: str | None, credentials: Any) -> tuple[Any, str
     """(credentials, project): the given ones, else application-default ones."""
     default_project = None
     if credentials is None:
-        import google.auth
-        from google.auth.exceptions import DefaultCredentialsError
-
-        try:
-            credentials, default_project = google.auth.default(scopes=SCOPES)
-        except DefaultCredentialsError:
-            raise ProviderUnavailable(NO_CREDENTIALS) from None
+        found = application_default_credentials()
+        if found is None:
+            raise ProviderUnavailable(NO_CREDENTIALS)
+        credentials, default_project = found
     project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or default_project
     if not project:
         raise ProviderUnavailable(NO_CREDENTIALS)
