@@ -46,6 +46,10 @@ class GpuSpec:
     memory_bandwidth_tbps: float
     tflops: dict[str, float | None]
     datasheet: str
+    # Bidirectional GB/s per GPU, as datasheets quote them: the NVLink (or Infinity
+    # Fabric) total, None for GPUs without one, and the PCIe x16 host link.
+    nvlink_gb_s: float | None = None
+    pcie_gb_s: float = 32.0
 
     def peak_tflops(self, precision: str) -> tuple[float, str]:
         """Dense peak TFLOPS at ``precision``, or at its fallback format.
@@ -85,6 +89,8 @@ def gpu_specs() -> dict[str, GpuSpec]:
             memory_bandwidth_tbps=float(row["memory_bandwidth_tbps"]),
             tflops={p: _float_or_none(row[f"{p}_tflops"]) for p in PRECISIONS},
             datasheet=row["datasheet"],
+            nvlink_gb_s=_float_or_none(row["nvlink_gb_s"]),
+            pcie_gb_s=float(row["pcie_gb_s"]),
         )
     return specs
 

@@ -18,6 +18,14 @@ gpu_count          int64           GPUs per instance (>= 1)
 gpu_memory_gib     float64         memory per GPU, GiB, as the provider reports it
 vcpus              int64           vCPUs per instance
 memory_gib         float64         host RAM per instance, GiB
+network_gbps       float64         the instance's bandwidth to other instances, Gbps (NaN:
+                                   unknown; the performance model then assumes a
+                                   conservative default and says so)
+rdma               bool            inter-instance GPU traffic bypasses TCP (AWS EFA, GCP
+                                   GPUDirect-TCPX/TCPXO/RDMA, Azure InfiniBand)
+gpu_link           str             how the instance's GPUs talk to each other: ``nvswitch``,
+                                   ``nvlink`` or ``pcie``; "" for one GPU or unknown (cloud
+                                   APIs do not say: see ``interconnect.py``)
 pricing            str             ``on_demand`` or ``spot``
 usd_per_hour       float64         price of one instance for one hour, USD (> 0)
 as_of              datetime64      the date the price was observed
@@ -50,6 +58,9 @@ OFFER_COLUMNS: dict[str, str] = {
     "gpu_memory_gib": "float64",
     "vcpus": "int64",
     "memory_gib": "float64",
+    "network_gbps": "float64",
+    "rdma": "bool",
+    "gpu_link": "str",
     "pricing": "str",
     "usd_per_hour": "float64",
     "as_of": "datetime64[ns]",
@@ -60,7 +71,10 @@ PRICING_MODELS = ("on_demand", "spot")
 # The natural key of an offer: no two rows of a catalog share it.
 OFFER_KEY = ["provider", "region", "instance_type", "pricing"]
 # Columns that may be missing from a file and take a default.
-_OPTIONAL = {"zone": "", "stale": False}
+# (network_gbps, rdma and gpu_link came after the first snapshots: old files lack them.)
+_OPTIONAL = {"zone": "", "stale": False, "network_gbps": float("nan"), "rdma": False,
+             "gpu_link": ""}
+GPU_LINKS = ("", "nvswitch", "nvlink", "pcie")
 
 
 class UnknownGpuWarning(UserWarning):
@@ -108,6 +122,17 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
              "a non-empty string")
         df[column] = values.astype(str).str.strip()
     df["zone"] = df["zone"].fillna("").astype(str).str.strip()
+    df["gpu_link"] = df["gpu_link"].fillna("").astype(str).str.strip().str.lower()
+    _bad(origin, original, ~df["gpu_link"].isin(GPU_LINKS), "gpu_link",
+         "nvswitch, nvlink, pcie or empty")
+
+    network = pd.to_numeric(df["network_gbps"].replace("", np.nan), errors="coerce")
+    _bad(origin, original, network.isna() & df["network_gbps"].notna()
+         & (df["network_gbps"].astype(str).str.strip() != ""), "network_gbps",
+         "a number of Gbps or empty")
+    _bad(origin, original, ~(network.isna() | (np.isfinite(network) & (network > 0))),
+         "network_gbps", "a finite bandwidth > 0 Gbps or empty")
+    df["network_gbps"] = network.astype("float64")
 
     for column, kind in (("gpu_count", "int64"), ("vcpus", "int64"),
                          ("gpu_memory_gib", "float64"), ("memory_gib", "float64"),
@@ -127,9 +152,10 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     _bad(origin, original, dates.isna(), "as_of", "a date YYYY-MM-DD")
     df["as_of"] = dates.astype("datetime64[ns]")
 
-    stale = df["stale"].map(_parse_bool)
-    _bad(origin, original, stale.isna(), "stale", "True or False")
-    df["stale"] = stale.astype(bool)
+    for column in ("stale", "rdma"):
+        flags = df[column].map(_parse_bool)
+        _bad(origin, original, flags.isna(), column, "True or False")
+        df[column] = flags.astype(bool)
 
     dup = df.duplicated(OFFER_KEY, keep="first")
     _bad(origin, original, dup, "instance_type",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpucost.catalog.interconnect import fill_interconnect
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, sort_offers
 from gpucost.errors import InputError
 
@@ -131,7 +132,8 @@ def read_snapshot_file(path: Path | str) -> pd.DataFrame:
         raise InputError(str(path), "file", f"a readable CSV snapshot ({reason})") from None
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "header", f"columns {', '.join(OFFER_COLUMNS)}") from None
-    return coerce_offers(raw, str(path))
+    # Files written before the interconnect columns existed get the table's figures.
+    return fill_interconnect(coerce_offers(raw, str(path)))
 
 
 def read_quotas(snapshot: SnapshotFile) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from gpucost.catalog.schema import (
 )
 from gpucost.errors import InputError
 
-REQUIRED = [c for c in OFFER_COLUMNS if c not in ("zone", "stale")]
+OPTIONAL = ("zone", "stale", "network_gbps", "rdma", "gpu_link")
+REQUIRED = [c for c in OFFER_COLUMNS if c not in OPTIONAL]
 
 
 def _assert_schema_dtypes(df: pd.DataFrame) -> None:

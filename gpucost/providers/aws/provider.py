@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from gpucost.catalog.interconnect import fill_interconnect
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
 from gpucost.catalog.snapshot import QUOTA_COLUMNS
 from gpucost.providers.aws import clients as aws_clients
@@ -49,6 +50,7 @@ def build_offer_rows(region: str, specs: Mapping[str, InstanceSpec],
         base = {"provider": "aws", "region": region, "instance_type": name, "gpu": spec.gpu,
                 "gpu_count": spec.gpu_count, "gpu_memory_gib": spec.gpu_memory_gib,
                 "vcpus": spec.vcpus, "memory_gib": spec.memory_gib, "as_of": as_of,
+                "network_gbps": spec.network_gbps, "rdma": spec.efa, "gpu_link": "",
                 "stale": False}
         rows.append({**base, "zone": "", "pricing": "on_demand", "usd_per_hour": price,
                      "source": ON_DEMAND_SOURCE})
@@ -126,7 +128,8 @@ class AwsProvider:
             quota_rows.extend(inventory.quotas)
             if progress is not None:
                 progress(region, None)
-        offers = (coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "aws")
+        offers = (fill_interconnect(
+            coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "aws"))
                   if rows else empty_offers())
         return FetchResult(offers=offers, failed_regions=failed,
                            quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ class InstanceSpec:
     gpu_memory_gib: float
     vcpus: int
     memory_gib: float
+    network_gbps: float | None = None
+    efa: bool = False
 
 
 def parse_gpu_info(instance: Mapping[str, Any]) -> InstanceSpec | None:
@@ -46,7 +49,25 @@ def parse_gpu_info(instance: Mapping[str, Any]) -> InstanceSpec | None:
         gpu_memory_gib=gpu_memory_gib,
         vcpus=int(instance["VCpuInfo"]["DefaultVCpus"]),
         memory_gib=float(instance["MemoryInfo"]["SizeInMiB"]) / MIB_PER_GIB,
+        network_gbps=network_gbps(instance.get("NetworkInfo") or {}),
+        efa=bool((instance.get("NetworkInfo") or {}).get("EfaSupported", False)),
     )
+
+
+def network_gbps(info: Mapping[str, Any]) -> float | None:
+    """Baseline bandwidth to other instances, Gbps: the sum over network cards of
+    ``BaselineBandwidthInGbps``; where the headline ``NetworkPerformance`` is a fixed
+    figure above that sum ("3200 Gigabit" on p6-b200 whose cards list less), the
+    headline. "Up to N" burst figures are never used: they are not sustained.
+    """
+    cards = info.get("NetworkCards") or []
+    total = sum(float(c.get("BaselineBandwidthInGbps") or 0) for c in cards)
+    headline = str(info.get("NetworkPerformance") or "")
+    match = re.fullmatch(r"(?:(\d+)x )?(\d+(?:\.\d+)?) Gigabit", headline.strip())
+    if match:
+        fixed = float(match[2]) * (int(match[1]) if match[1] else 1)
+        total = max(total, fixed)
+    return total or None
 
 
 def parse_instance_type_pages(pages: Iterable[Mapping[str, Any]]) -> dict[str, InstanceSpec]:

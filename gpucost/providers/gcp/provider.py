@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from gpucost.catalog.interconnect import fill_interconnect
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
 from gpucost.clouds.gcp import application_default_credentials
 from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
@@ -145,7 +146,8 @@ class GcpProvider:
             if reason is not None:
                 failed[region] = reason
             report(region, reason)
-        offers = (coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "gcp")
+        offers = (fill_interconnect(
+            coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "gcp"))
                   if rows else empty_offers())
         return FetchResult(offers, failed, None)
 

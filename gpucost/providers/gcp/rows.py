@@ -63,6 +63,7 @@ def offer_rows(candidates: Iterable[Candidate], book: PriceBook,
                 "gpu_memory_gib": memory,
                 "vcpus": shape.vcpus,
                 "memory_gib": shape.memory_gib,
+                "network_gbps": None, "rdma": False, "gpu_link": "",  # from the table
                 "pricing": pricing,
                 "usd_per_hour": usd_per_hour(price),
                 "as_of": as_of.isoformat(),
