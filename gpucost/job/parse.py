@@ -32,13 +32,25 @@ from gpucost.job.spec import (
 )
 
 _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "mode",
-             "constraints", "assumptions", "experiments"}
-_RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count"}
-_MODEL_KEYS = {"parameters", "tokens", "sequence_length"}
+             "constraints", "assumptions", "experiments", "batch_tokens"}
+_RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count",
+             "batch_tokens"}
+_MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
+               "activated_parameters"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
                     "budget_usd"}
-_ASSUMPTION_KEYS = {"spot_overhead", "scaling_loss_per_doubling", "scaling_floor"}
+# Each assumption and the range a plausible value lies in.
+_ASSUMPTION_RANGES: dict[str, tuple[float, float]] = {
+    "failures_per_gpu_hour": (0.0, 0.01),
+    "checkpoint_interval_hours": (0.0, 24.0),
+    "restart_hours": (0.0, 24.0),
+    "housekeeping": (0.0, 1.0),
+    "startup_hours": (0.0, 48.0),
+    "spot_interruptions_per_instance_hour": (0.0, 1.0),
+    "spot_restart_hours": (0.0, 24.0),
+}
+_ASSUMPTION_KEYS = set(_ASSUMPTION_RANGES)
 
 
 class _Reader:
@@ -152,7 +164,20 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
     model = r.mapping(pick("model"), field_path("model"), _MODEL_KEYS)
     parameters = r.number(model, "parameters", field_path("model.parameters"))
     tokens = r.number(model, "tokens", field_path("model.tokens"))
-    seq = r.number(model, "sequence_length", field_path("model.sequence_length"), integer=True)
+    seq = r.number(model, "sequence_length", field_path("model.sequence_length"), integer=True,
+                   maximum=10_000_000)
+    layers = r.number(model, "layers", field_path("model.layers"), integer=True,
+                      maximum=10_000)
+    hidden = r.number(model, "hidden_size", field_path("model.hidden_size"), integer=True,
+                      maximum=1_000_000)
+    activated = r.number(model, "activated_parameters",
+                         field_path("model.activated_parameters"))
+    if activated is not None and parameters is not None and activated > parameters:
+        raise r.fail(field_path("model.activated_parameters"),
+                     "at most model.parameters (the parameters each token passes through)",
+                     model["activated_parameters"])
+    batch = r.number({"b": pick("batch_tokens")}, "b", field_path("batch_tokens"),
+                     maximum=1e9)
     flops = r.number({"flops": pick("flops")}, "flops", field_path("flops"))
     if flops is None:
         if parameters is None or tokens is None:
@@ -187,6 +212,8 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         name=run_name, flops=flops, deadline_hours=hours, precision=precision,
         parameters=parameters, tokens=tokens,
         sequence_length=int(seq) if seq else DEFAULT_SEQUENCE_LENGTH,
+        layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
+        activated_parameters=activated, batch_tokens=batch,
         utilization=utilization,
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,
@@ -218,16 +245,13 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
 
 def _assumptions(r: _Reader, raw: Any) -> Assumptions:
     data = r.mapping(raw, "assumptions", _ASSUMPTION_KEYS)
-    base = Assumptions()
-    spot = r.number(data, "spot_overhead", "assumptions.spot_overhead", inclusive=True)
-    loss = r.number(data, "scaling_loss_per_doubling", "assumptions.scaling_loss_per_doubling",
-                    inclusive=True, maximum=0.5)
-    floor = r.number(data, "scaling_floor", "assumptions.scaling_floor", maximum=1.0)
-    return Assumptions(
-        spot_overhead=base.spot_overhead if spot is None else spot,
-        scaling_loss_per_doubling=base.scaling_loss_per_doubling if loss is None else loss,
-        scaling_floor=base.scaling_floor if floor is None else floor,
-    )
+    values = {}
+    for key, (low, high) in _ASSUMPTION_RANGES.items():
+        value = r.number(data, key, f"assumptions.{key}", minimum=low, inclusive=True,
+                         maximum=high)
+        if value is not None:
+            values[key] = value
+    return Assumptions(**values)
 
 
 def load_job(path: str | Path, now: dt.datetime | None = None) -> JobSpec:

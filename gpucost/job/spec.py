@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gpucost.job.shape import ModelShape, model_shape
+
 MODES = ("single", "divisible", "experiments")
 SPOT_POLICIES = ("never", "allowed", "only")
 
@@ -36,10 +38,22 @@ class RunSpec:
     parameters: float | None = None
     tokens: float | None = None
     sequence_length: int = DEFAULT_SEQUENCE_LENGTH
+    layers: int | None = None          # derived from parameters when absent
+    hidden_size: int | None = None
+    activated_parameters: float | None = None  # mixture-of-experts: parameters per token
+    batch_tokens: float | None = None  # global batch; a default by model size when absent
     utilization: float | None = None  # user-fixed MFU; None = modelled per GPU
     bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
     min_gpu_memory_gib: float | None = None
     activation_headroom: float = DEFAULT_ACTIVATION_HEADROOM
+
+    @property
+    def shape(self) -> ModelShape:
+        """What the performance model needs of the model (derived fields listed)."""
+        return model_shape(self.parameters, self.sequence_length, layers=self.layers,
+                           hidden_size=self.hidden_size,
+                           activated_parameters=self.activated_parameters,
+                           batch_tokens=self.batch_tokens)
 
     @property
     def model_state_gib(self) -> float:
@@ -67,17 +81,26 @@ class Constraints:
 
 @dataclass(frozen=True)
 class Assumptions:
-    """Modelling constants a user may override in the job file (``assumptions:``)."""
+    """Modelling constants a user may override in the job file (``assumptions:``).
 
-    # Extra wall time on spot capacity for restarts from checkpoints: losing on average
-    # half a checkpoint interval plus a restart at each interruption. 10% corresponds to
-    # e.g. 30-minute checkpoints, a 10-minute restart and an interruption every ~4 hours
-    # of capacity-constrained GPU spot; calmer pools do better.
-    spot_overhead: float = 0.10
-    # Throughput lost per doubling of the number of instances of one synchronous run
-    # (data/tensor-parallel communication over the cloud network), floored below.
-    scaling_loss_per_doubling: float = 0.02
-    scaling_floor: float = 0.85
+    Sources and the model that uses them: ``gpucost/performance/goodput.py``.
+    """
+
+    # Hardware interruptions per GPU-hour: Llama 3 (Dubey et al. 2024, sec. 3.3.4) had
+    # 419 unexpected interruptions in 54 days on 16,384 H100s = 2e-5.
+    failures_per_gpu_hour: float = 2e-5
+    checkpoint_interval_hours: float = 0.25
+    restart_hours: float = 0.1
+    # Checkpoint writes and evaluation, as a share of training time.
+    housekeeping: float = 0.03
+    # Provisioning, image pull, data and compile warm-up, once per run.
+    startup_hours: float = 0.25
+    # Spot reclaims per instance-hour. GPU spot pools are among the most reclaimed (the
+    # AWS Spot Instance Advisor puts most GPU types in its ">20% per month" band, an
+    # average over calm and busy pools); 0.02 is one reclaim per ~2 days per instance.
+    spot_interruptions_per_instance_hour: float = 0.02
+    # Getting a replacement spot instance and restarting.
+    spot_restart_hours: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,24 @@
 A candidate table is the offer table (restricted by the job's constraints) plus:
 
 ===================  =========================================================
-rate                 effective FLOP/hour of one instance: GPUs x dense peak at
-                     the job's precision (or fallback) x modelled MFU, divided
-                     by (1 + spot_overhead) on spot
-mfu, mfu_method      the utilization used and how it was obtained
+curve                row of ``Candidates.curves.rate``: the offer's hardware class
+                     (and pricing, since spot adds restart overhead)
+hw_class             the hardware class (GPU, GPUs per instance, link, network)
+rate                 job FLOPs/hour of one instance at ``n_min`` instances
+                     (``rate(n_min) / n_min``): what divisible work gets
+mfu, mfu_method      MFU at ``n_min`` instances, and "calibrated", "uncalibrated"
+                     (no published throughput on this GPU) or "user"
 precision_used       the format the peak figure is for (fallback if different)
-n_min                instances needed to hold the run's memory (>= 1)
+n_min                fewest instances with a layout that fits memory (>= 1)
 n_max                instances allowed: max_instances, max_gpus, vCPU quota
 quota_group          id of the vCPU quota the offer counts against ("" if none)
 quota_vcpus          that quota's limit (0 if none)
 name_rank            position in (provider, region, instance_type, pricing) order
 ===================  =========================================================
 
-It also records, step by step, how many offers each constraint left, so that an empty
-result can say which constraint emptied it.
+Throughput at any instance count comes from the performance model's curves
+(:mod:`gpucost.performance`). The table also records, step by step, how many offers
+each constraint left, so that an empty result can say which constraint emptied it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import pandas as pd
 
 from gpucost.catalog.gpus import gpu_specs, is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
-from gpucost.job.utilization import estimate_mfu
+from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
+from gpucost.performance.curves import performance_curves
 
 _FAMILY = re.compile(r"^([a-z]+)")
 
@@ -41,6 +46,7 @@ class Candidates:
     table: pd.DataFrame
     funnel: list[tuple[str, int]] = field(default_factory=list)  # (step, offers left)
     notes: list[str] = field(default_factory=list)
+    curves: PerformanceCurves | None = None
 
     @property
     def empty(self) -> bool:
@@ -96,27 +102,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     if table.empty:
         return Candidates(table, funnel, notes)
 
-    # Peak and MFU depend only on the GPU model: compute them once per GPU, then map.
-    per_gpu: dict[str, tuple[float, str, float, str]] = {}
-    for gpu in table["gpu"].unique():
-        tflops, precision = gpu_specs()[gpu].peak_tflops(run.precision)
-        if run.utilization is not None:
-            mfu, method = run.utilization, "user"
-        else:
-            est = estimate_mfu(gpu, run.parameters, run.sequence_length)
-            mfu, method = est.mfu, est.method
-        per_gpu[gpu] = (tflops, precision, mfu, method)
-    gpus = table["gpu"]
-    peaks = gpus.map(lambda g: per_gpu[g][0]).to_numpy(dtype=float)
-    table["precision_used"] = gpus.map(lambda g: per_gpu[g][1])
-    table["mfu"] = gpus.map(lambda g: per_gpu[g][2]).astype(float)
-    table["mfu_method"] = gpus.map(lambda g: per_gpu[g][3])
-    spot_factor = np.where(table["pricing"] == "spot", 1.0 + assumptions.spot_overhead, 1.0)
-    table["rate"] = (table["gpu_count"].to_numpy() * peaks * 1e12 * 3600
-                     * table["mfu"].to_numpy() / spot_factor)
-
-    per_instance_gib = table["gpu_count"] * table["gpu_memory_gib"]
-    table["n_min"] = np.maximum(1, np.ceil(run.memory_gib / per_instance_gib - 1e-9)).astype(int)
+    table = table.reset_index(drop=True)
     n_max = np.full(len(table), constraints.max_instances, dtype=np.int64)
     if constraints.max_gpus:
         n_max = np.minimum(n_max, constraints.max_gpus // table["gpu_count"].to_numpy())
@@ -126,9 +112,30 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     by_quota = np.where((group != "").to_numpy() & (table["vcpus"].to_numpy() > 0),
                         limit.to_numpy() // np.maximum(table["vcpus"].to_numpy(), 1), n_max)
     table["n_max"] = np.minimum(n_max, by_quota)
+
+    curves, curve = performance_curves(run, table, int(max(table["n_max"].max(), 1)),
+                                       assumptions, calibration())
+    table["curve"] = curve
+    table["hw_class"] = curve % len(curves.classes.keys)
+    fits = curves.tokens_per_s[:, 1:] > 0
+    first = np.where(fits.any(axis=1), fits.argmax(axis=1) + 1, np.iinfo(np.int64).max)
+    table["n_min"] = first[table["hw_class"].to_numpy()]
+    n_min = np.minimum(table["n_min"].to_numpy(), curves.n_max)  # capped for unfit rows
+    table["rate"] = curves.rate[curve, n_min] / n_min
+    hw = table["hw_class"].to_numpy()
+    table["precision_used"] = [curves.classes.precision_used[c] for c in hw]
+    mfu = np.array([curves.layout(c, n).mfu if curves.tokens_per_s[c, n] > 0 else 0.0
+                    for c, n in zip(range(len(curves.classes.keys)),
+                                    np.minimum(first, curves.n_max), strict=True)])
+    table["mfu"] = mfu[hw]
+    known = calibrated_gpus()
+    table["mfu_method"] = ("user" if run.utilization is not None else
+                           table["gpu"].map(lambda g: "calibrated" if g in known
+                                            else "uncalibrated"))
     fits = table["n_min"] <= table["n_max"]
     if not fits.all():
-        funnel.append((f"{run.memory_gib:,.0f} GiB of model state within the instance limits",
+        funnel.append((f"a layout that fits {run.model_state_gib:,.0f} GiB of model state "
+                       "and activations in GPU memory within the instance limits",
                        int(fits.sum())))
     table = table[fits].reset_index(drop=True)
     # Position in name order (provider, region, type, pricing), the last tie-breaker:
@@ -143,7 +150,19 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         gpus = sorted(set(table.loc[table["precision_used"] != run.precision, "gpu"]))
         notes.append(f"{', '.join(gpus)} lack {run.precision}: costed at "
                      f"{'/'.join(fallback)} peak instead")
-    return Candidates(table, funnel, notes)
+    uncalibrated = sorted(set(table.loc[table["mfu_method"] == "uncalibrated", "gpu"]))
+    if uncalibrated:
+        notes.append(f"{', '.join(uncalibrated)}: no published training throughput to "
+                     "calibrate on; speed follows from datasheet peak and memory bandwidth "
+                     "only")
+    defaults = sorted({d for c in set(table["hw_class"]) for d in curves.classes.defaults[c]})
+    for text in defaults:
+        notes.append(f"Some offers: {text} (conservative)")
+    if set(curves.shape.derived) - {"batch_tokens"}:
+        notes.append("Model shape derived from the parameter count: "
+                     f"{curves.shape.layers} layers, hidden size {curves.shape.hidden_size} "
+                     "(give model.layers and model.hidden_size to set them)")
+    return Candidates(table, funnel, notes, curves)
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
@@ -162,36 +181,41 @@ def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
     return out
 
 
-def scaling_efficiency(instances: np.ndarray | int, assumptions: Assumptions) -> np.ndarray:
-    """Throughput fraction kept by a synchronous run spread over ``instances`` instances."""
-    n = np.maximum(np.asarray(instances, dtype=float), 1.0)
-    return np.maximum(assumptions.scaling_floor,
-                      1.0 - assumptions.scaling_loss_per_doubling * np.log2(n))
+def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per offer: (instances, meets deadline). The instance count in [1, n_max] that
+    finishes ``run`` by its deadline at the lowest cost (n x hours; ties: fewer), or, when
+    none does, the fastest count (its earliest finish)."""
+    curves = cands.curves
+    assert curves is not None
+    hours = run_hours(run, curves.rate, curves.startup_hours)
+    meets = hours <= run.deadline_hours * (1 + 1e-12)
+    gpu_time = np.where(meets, np.arange(curves.n_max + 1)[None, :] * hours, np.inf)
+    best_cost = _prefix_arg(gpu_time, np.less)
+    fastest = _prefix_arg(hours, np.less)
+    t = cands.table
+    rows, cap = t["curve"].to_numpy(), np.minimum(t["n_max"].to_numpy(), curves.n_max)
+    n = best_cost[rows, cap]
+    ok = meets[rows, n]
+    return np.where(ok, n, fastest[rows, cap]), ok
 
 
-def instances_for_deadline(work: np.ndarray, n_lo: np.ndarray, n_hi: np.ndarray,
-                           assumptions: Assumptions) -> np.ndarray:
-    """Smallest n in [n_lo, n_hi] with n x efficiency(n) >= work, else n_hi + 1.
-
-    ``work`` is the job's FLOPs over (one instance's rate x deadline). Exact because
-    n x efficiency(n) increases with n: each step jumps to ceil(work / efficiency(n)), which
-    never passes the answer since efficiency only falls as n grows.
-    """
-    n = np.maximum(n_lo, np.ceil(np.minimum(work, n_hi + 1) - 1e-9)).astype(np.int64)
-    for _ in range(64):
-        short = (n * scaling_efficiency(n, assumptions) < work * (1 - 1e-12)) & (n <= n_hi)
-        if not short.any():
-            break
-        jump = np.ceil(np.minimum(work / scaling_efficiency(n, assumptions), n_hi + 1) - 1e-9)
-        n = np.where(short, np.maximum(n + 1, jump.astype(np.int64)), n)
-    return np.minimum(n, n_hi + 1)
+def _prefix_arg(values: np.ndarray, better) -> np.ndarray:
+    """out[r, k] = the index j <= k with the best values[r, j] (first on ties)."""
+    out = np.zeros(values.shape, dtype=np.int64)
+    best = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        take = better(values[:, k], best)
+        best = np.where(take, values[:, k], best)
+        out[:, k] = np.where(take, k, out[:, k - 1])
+    return out
 
 
-def wall_hours(flops: float, rate: np.ndarray, n: np.ndarray,
-               assumptions: Assumptions) -> np.ndarray:
-    """Hours ``n`` instances of each candidate take for ``flops`` as one synchronous run."""
-    with np.errstate(divide="ignore"):
-        return flops / (rate * n * scaling_efficiency(n, assumptions))
+def run_hours(run: RunSpec, rate: np.ndarray | float, startup_hours: float) -> np.ndarray:
+    """Wall hours of ``run`` at job-FLOPs/hour ``rate`` (of the whole cluster), start-up
+    included; inf where the rate is 0 (nothing fits)."""
+    rate = np.asarray(rate, dtype=float)
+    safe = np.where(rate > 0, rate, 1.0)
+    return np.where(rate > 0, run.flops / safe + startup_hours, np.inf)
 
 
 def tie_break_order(table: pd.DataFrame, cost: np.ndarray, n: np.ndarray) -> np.ndarray:

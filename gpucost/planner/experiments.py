@@ -136,8 +136,8 @@ def solve_experiments(cands: list[Candidates], runs: tuple[RunSpec, ...],
                                f"(their smallest deadline-meeting clusters need {need} GPUs "
                                "together); raise the limits or give runs later deadlines"],
                               solver)
-    allocations = [allocation_from_row(o.iloc[k], run.name)
-                   for o, k, run in zip(options, picks, runs, strict=True)]
+    allocations = [allocation_from_row(o.iloc[k], run.name, c)
+                   for o, k, run, c in zip(options, picks, runs, cands, strict=True)]
     cost = sum(a.cost_usd for a in allocations)
     if constraints.budget_usd is not None and cost > constraints.budget_usd:
         return infeasible([budget_reason(cost, constraints.budget_usd)], solver)

@@ -12,7 +12,11 @@ fields may be added, never renamed or removed without bumping the version.
       "assumptions": {...},                 utilization model, scaling, spot overhead
       "allocations": [{"run", "provider", "region", "zone", "instance_type", "gpu",
                        "gpu_count", "pricing", "instances", "hours", "usd_per_hour",
-                       "cost_usd", "precision_used", "as_of"}],
+                       "cost_usd", "precision_used", "as_of",
+                       "layout": {"data_parallel", "tensor_parallel", "pipeline_parallel",
+                                  "zero_stage", "micro_batch", "activation_checkpointing",
+                                  "memory_gib_per_gpu", "mfu", "comm_fraction",
+                                  "tokens_per_s"} | null}],
       "totals": {"cost_usd", "hours", "gpu_hours"},
       "baseline": {...} | null,             the cheapest-$/GPU-hour choice, costed
       "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", ...}],
@@ -49,6 +53,10 @@ class Allocation:
     precision_used: str
     run: str = ""  # experiments mode: which run this allocation serves
     as_of: str = ""  # the date of the price used (YYYY-MM-DD)
+    # How the run is laid out (single and experiments; None for divisible shares):
+    # data/tensor/pipeline parallel, ZeRO stage, micro-batch, checkpointing, memory per
+    # GPU, MFU, share of step time in exposed communication, tokens/s.
+    layout: dict[str, Any] | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -12,7 +12,6 @@ import pandas as pd
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
-from gpucost.job.utilization import MFU_BOUNDS, published_runs
 from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
@@ -41,7 +40,8 @@ def solve_mode(job: JobSpec, cands: list[Candidates],
 def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates:
     """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
     table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
-    return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes)
+    return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes,
+                      c.curves)
 
 
 def _alternatives(job: JobSpec, cands: list[Candidates], chosen: set[str]) -> list[Alternative]:
@@ -97,7 +97,12 @@ def _baseline(job: JobSpec, cands: list[Candidates]) -> Alternative | None:
                        label + "; misses the deadline even at max_instances")
 
 
-def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str]) -> dict:
+def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
+                 spot_in_play: bool) -> dict:
+    from gpucost.performance import calibration
+    from gpucost.performance.goodput import describe, describe_spot
+    from gpucost.performance.published import published_runs, throughput_runs
+
     mfu: dict[str, dict] = {}
     for c in cands:
         for gpu, group in c.table.groupby("gpu"):
@@ -106,22 +111,41 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str]) -> dict:
                                           "method": str(group["mfu_method"].iloc[0]),
                                           "precision_used": str(group["precision_used"].iloc[0])})
     run = job.runs[0]
+    shape = run.shape
+    calib = calibration()
     return {
         "utilization": mfu,
-        "utilization_model": ("MFU fitted per GPU architecture and model size to published "
-                              "training runs, with attention FLOPs from sequence length; "
-                              f"clipped to {MFU_BOUNDS}"),
+        "performance_model": (
+            "analytic step time per layout (compute at a fitted share of dense peak, "
+            "non-matmul memory traffic over memory bandwidth, tensor parallel inside the "
+            "instance over its GPU link, pipeline bubble, data-parallel reduction over the "
+            "GPU link and the network); the fastest layout that fits GPU memory is used"),
+        "calibration": {"gemm_efficiency": calib.gemm_efficiency,
+                        "elementwise_bytes_per_hidden_per_token_layer": calib.elementwise_bytes,
+                        "overlap_of_data_parallel_communication": calib.overlap,
+                        "fp8_gemm_speedup_over_bf16": calib.fp8_gemm_speedup},
+        "model_shape": {"parameters": shape.parameters, "layers": shape.layers,
+                        "hidden_size": shape.hidden_size,
+                        "sequence_length": shape.sequence_length,
+                        "batch_tokens": shape.batch_tokens,
+                        "derived": list(shape.derived)},
         "utilization_sources": sorted({r.source.split(",")[0] + ", " + r.name
-                                       for r in published_runs()}),
-        "scaling": {"loss_per_doubling": job.assumptions.scaling_loss_per_doubling,
-                    "floor": job.assumptions.scaling_floor,
-                    "applies_to": "instances of one synchronous run (single, experiments)"},
-        "spot_overhead": job.assumptions.spot_overhead,
+                                       for r in (*throughput_runs(), *published_runs())}),
+        "goodput": describe(job.assumptions),
+        "spot": describe_spot(job.assumptions) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
-        "activation_headroom": run.activation_headroom,
         "flops_formula": "6 x parameters x tokens unless flops is given",
         "billing": "per second",
     }
+
+
+def _requirements(job: JobSpec, allocations: list) -> dict:
+    """Cluster-wide figures and, per allocation, what one GPU holds in its layout."""
+    per_gpu = [a.layout["memory_gib_per_gpu"] for a in allocations if a.layout]
+    return {"flops": sum(r.flops for r in job.runs),
+            "memory_gib": max(r.memory_gib for r in job.runs),
+            "model_state_gib": max(r.model_state_gib for r in job.runs),
+            "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
 
 
 def _snapshot_info(catalog: Catalog) -> dict:
@@ -156,9 +180,9 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              "deadline_hours": min(r.deadline_hours for r in job.runs),
              "budget_usd": job.constraints.budget_usd, "runs": len(job.runs),
              "source": job.source},
-        requirements={"flops": sum(r.flops for r in job.runs),
-                      "memory_gib": max(r.memory_gib for r in job.runs)},
-        assumptions=_assumptions(job, cands, chosen),
+        requirements=_requirements(job, result.allocations),
+        assumptions=_assumptions(job, cands, chosen,
+                                 any(a.pricing == "spot" for a in result.allocations)),
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog), notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))

@@ -14,13 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
-from gpucost.planner.candidates import (
-    Candidates,
-    instances_for_deadline,
-    scaling_efficiency,
-    tie_break_order,
-    wall_hours,
-)
+from gpucost.planner.candidates import Candidates, best_instances, run_hours, tie_break_order
 from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason
 from gpucost.planner.plan import Allocation
 from gpucost.planner.result import ModeResult, infeasible
@@ -28,27 +22,27 @@ from gpucost.planner.result import ModeResult, infeasible
 
 def evaluate_offers(cands: Candidates, run: RunSpec, assumptions: Assumptions) -> pd.DataFrame:
     """Each candidate's cheapest cluster: columns ``instances``, ``hours``, ``cost_usd``,
-    ``meets_deadline`` (False rows are costed at n_max, their fastest)."""
+    ``meets_deadline`` (False rows are costed at their fastest cluster)."""
     t = cands.table
-    rate = t["rate"].to_numpy()
-    n_lo, n_hi = t["n_min"].to_numpy(), t["n_max"].to_numpy()
-    work = run.flops / (rate * run.deadline_hours)
-    n = instances_for_deadline(work, n_lo, n_hi, assumptions)
-    meets = n <= n_hi
-    n = np.where(meets, n, n_hi)
-    hours = wall_hours(run.flops, rate, n, assumptions)
+    curves = cands.curves
+    n, meets = best_instances(cands, run)
+    hours = run_hours(run, curves.rate[t["curve"].to_numpy(), n], curves.startup_hours)
     out = t.copy(deep=False)  # new columns only: the candidate table stays untouched
     out["instances"] = n
     out["hours"] = hours
     out["cost_usd"] = n * hours * t["usd_per_hour"].to_numpy()
     out["meets_deadline"] = meets
-    out["efficiency"] = scaling_efficiency(n, assumptions)
     return out
 
 
-def allocation_from_row(row: pd.Series, run_name: str = "") -> Allocation:
-    """The allocation for one evaluated candidate row."""
-    return Allocation(
+def allocation_from_row(row: pd.Series, run_name: str = "",
+                        cands: Candidates | None = None) -> Allocation:
+    """The allocation for one evaluated candidate row (with its layout when the
+    candidates' curves are given)."""
+    layout = None
+    if cands is not None and cands.curves is not None:
+        layout = cands.curves.layout(int(row["hw_class"]), int(row["instances"])).to_dict()
+    return Allocation(layout=layout,
         provider=row["provider"], region=row["region"], zone=row["zone"],
         instance_type=row["instance_type"], gpu=row["gpu"], gpu_count=int(row["gpu_count"]),
         pricing=row["pricing"], instances=int(row["instances"]), hours=float(row["hours"]),
@@ -92,5 +86,5 @@ def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
     if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:
         return infeasible([budget_reason(float(best["cost_usd"]), constraints.budget_usd)],
                           solver("infeasible"))
-    return ModeResult([allocation_from_row(best, run.name)], "optimal", solver("optimal"),
+    return ModeResult([allocation_from_row(best, run.name, cands)], "optimal", solver("optimal"),
                       notes=list(cands.notes))

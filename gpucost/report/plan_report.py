@@ -12,6 +12,23 @@ def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
     return markdown_table(rows, header) if markdown else text_table(rows, header)
 
 
+def layout_text(layout: dict) -> str:
+    """``DP 8, TP 8, ZeRO-1, micro-batch 1; 61 GiB per GPU, MFU 41%, 4% exposed comm``."""
+    parts = [f"DP {layout['data_parallel']}"]
+    if layout["tensor_parallel"] > 1:
+        parts.append(f"TP {layout['tensor_parallel']}")
+    if layout["pipeline_parallel"] > 1:
+        parts.append(f"PP {layout['pipeline_parallel']}")
+    if layout["zero_stage"]:
+        parts.append(f"ZeRO-{layout['zero_stage']}")
+    parts.append(f"micro-batch {layout['micro_batch']}")
+    if layout["activation_checkpointing"]:
+        parts.append("activation checkpointing")
+    return (", ".join(parts) + f"; {layout['memory_gib_per_gpu']:.0f} GiB per GPU, "
+            f"MFU {layout['mfu']:.0%}, {layout['comm_fraction']:.0%} of step time in "
+            "exposed communication")
+
+
 def render_plan(plan: Plan, markdown: bool = False) -> str:
     """The plan, its cost and finish time, the $/hour baseline and the alternatives."""
     job = plan.job
@@ -60,13 +77,22 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   "Best plan with each other GPU:",
                   _table(rows, ["gpu", "instance_type", "region", "instances", "cost",
                                 "done in", "why not"], markdown)]
+    layouts = [a for a in plan.allocations if a.layout]
+    if layouts:
+        lines.append("")
+        for a in layouts:
+            label = f"{a.run}: " if a.run and len(layouts) > 1 else ""
+            lines.append(f"Layout {label}{a.instances} x {a.instance_type}: "
+                         f"{layout_text(a.layout)}")
     util = plan.assumptions.get("utilization", {})
     if util:
-        parts = [f"{g} {v['mfu']:.2f} ({v['method']})" for g, v in util.items()]
-        lines += ["", "Assumed MFU: " + ", ".join(parts) + "; fitted to published training "
-                  "runs (see --output json: assumptions.utilization_sources)."]
-    lines.append(f"Spot overhead {plan.assumptions['spot_overhead']:.0%}; multi-node loss "
-                 f"{plan.assumptions['scaling']['loss_per_doubling']:.0%} per doubling.")
+        parts = [f"{g} ({v['method']})" for g, v in util.items()]
+        lines += ["Throughput: modelled per layout, " + ", ".join(parts) + "; calibrated on "
+                  "published training throughput (see --output json: "
+                  "assumptions.utilization_sources)."]
+    lines.append(plan.assumptions["goodput"])
+    if plan.assumptions.get("spot"):
+        lines.append(plan.assumptions["spot"])
     snap = plan.snapshot
     files = ", ".join(f"{f['provider']} {f['date']}" for f in snap["files"])
     lines.append(f"Prices: {files} (oldest price as of {snap['oldest_as_of']}).")

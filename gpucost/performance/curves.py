@@ -1,0 +1,126 @@
+"""Throughput of every hardware class at every instance count, with its best layout.
+
+For one run, :func:`performance_curves` evaluates the layout grid on each hardware class
+of the candidate offers for 1..n_max instances and keeps, per (class, count), the
+fastest layout that fits memory. The planner then reads job-FLOPs per hour of ``n``
+instances of an offer as ``curves.rate[offer's curve, n]``: one vectorised pass, no
+Python loop per offer or per layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gpucost.job.spec import Assumptions, RunSpec
+from gpucost.performance.calibration import Calibration
+from gpucost.performance.goodput import overhead
+from gpucost.performance.hardware import HardwareClasses, hardware_classes
+from gpucost.job.shape import ModelShape
+from gpucost.performance.step_time import GRID, evaluate_layouts
+
+GIB = 2.0**30
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one run is laid out on a cluster, and what that gives."""
+
+    data_parallel: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    zero_stage: int
+    micro_batch: int
+    activation_checkpointing: bool
+    memory_gib_per_gpu: float
+    mfu: float
+    comm_fraction: float
+    tokens_per_s: float
+
+    def to_dict(self) -> dict:
+        return {"data_parallel": self.data_parallel, "tensor_parallel": self.tensor_parallel,
+                "pipeline_parallel": self.pipeline_parallel, "zero_stage": self.zero_stage,
+                "micro_batch": self.micro_batch,
+                "activation_checkpointing": self.activation_checkpointing,
+                "memory_gib_per_gpu": round(self.memory_gib_per_gpu, 1),
+                "mfu": round(self.mfu, 3), "comm_fraction": round(self.comm_fraction, 3),
+                "tokens_per_s": float(f"{self.tokens_per_s:.3g}")}
+
+
+@dataclass(frozen=True)
+class PerformanceCurves:
+    """Per hardware class c and instance count n (index n, 0 unused)."""
+
+    classes: HardwareClasses
+    shape: ModelShape
+    tokens_per_s: np.ndarray   # (classes, n_max + 1), 0 where nothing fits
+    layout_index: np.ndarray   # (classes, n_max + 1) column of GRID
+    memory: np.ndarray
+    comm: np.ndarray
+    data_parallel: np.ndarray
+    rate: np.ndarray           # (2 x classes, n_max + 1): job FLOPs/hour, [on-demand; spot]
+    startup_hours: float
+
+    @property
+    def n_max(self) -> int:
+        return self.tokens_per_s.shape[1] - 1
+
+    def layout(self, hw_class: int, n: int) -> Layout:
+        k = int(self.layout_index[hw_class, n])
+        d = int(round(self.data_parallel[hw_class, n]))
+        tps = float(self.tokens_per_s[hw_class, n])
+        gpus = n * self.classes.gpus_per_instance[hw_class]
+        mfu = tps / gpus * self.shape.flops_per_token / self.classes.peak_flops[hw_class]
+        return Layout(
+            data_parallel=d, tensor_parallel=int(GRID.tensor[k]),
+            pipeline_parallel=int(GRID.pipeline[k]),
+            zero_stage=int(GRID.zero[k]) if d > 1 else 0,
+            micro_batch=int(GRID.micro_batch[k]),
+            activation_checkpointing=bool(GRID.checkpointing[k]),
+            memory_gib_per_gpu=float(self.memory[hw_class, n]) / GIB, mfu=float(mfu),
+            comm_fraction=float(self.comm[hw_class, n]), tokens_per_s=tps)
+
+
+def job_flops_per_token(run: RunSpec, shape: ModelShape) -> float:
+    """The job's FLOPs per trained token as the planner counts them (its ``flops`` over
+    its tokens; 6 N when the job gives FLOPs only)."""
+    if run.tokens:
+        return run.flops / run.tokens
+    return 6.0 * shape.parameters
+
+
+def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
+                       assumptions: Assumptions, calib: Calibration
+                       ) -> tuple[PerformanceCurves, np.ndarray]:
+    """Curves for ``run`` over the hardware classes of ``offers``, and each offer's curve
+    row in ``rate`` (class, or class + number of classes for spot offers)."""
+    shape = run.shape
+    classes, codes = hardware_classes(offers, run.precision)
+    counts = np.arange(1, max(n_max, 1) + 1)
+    ev = evaluate_layouts(shape, run.bytes_per_parameter, classes, counts, calib,
+                          run.utilization)
+    best = np.argmax(ev.tokens_per_s, axis=2)
+    pick = np.take_along_axis
+
+    def keep(values: np.ndarray) -> np.ndarray:
+        chosen = pick(values, best[:, :, None], axis=2)[:, :, 0]
+        return np.concatenate([np.zeros((len(chosen), 1)), chosen], axis=1)
+
+    tokens = keep(ev.tokens_per_s)
+    gpus = counts[None, :] * classes.gpus_per_instance[:, None]
+    per_token = job_flops_per_token(run, shape)
+    rates = []
+    for spot in (False, True):
+        extra = overhead(assumptions, gpus, counts[None, :] if spot else 0)
+        rate = tokens[:, 1:] * 3600.0 * per_token / (1.0 + extra)
+        rates.append(np.concatenate([np.zeros((len(rate), 1)), rate], axis=1))
+    curves = PerformanceCurves(
+        classes=classes, shape=shape, tokens_per_s=tokens,
+        layout_index=np.concatenate([np.zeros((len(best), 1), dtype=int), best], axis=1),
+        memory=keep(ev.memory_per_gpu), comm=keep(ev.comm_fraction),
+        data_parallel=keep(ev.data_parallel), rate=np.concatenate(rates, axis=0),
+        startup_hours=assumptions.startup_hours)
+    spot_offer = (offers["pricing"] == "spot").to_numpy()
+    return curves, codes + np.where(spot_offer, len(classes.keys), 0)

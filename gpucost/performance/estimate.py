@@ -1,0 +1,50 @@
+"""``estimate(run, offer, instances)``: the model's answer for one offer, in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from gpucost.job.spec import Assumptions, RunSpec
+from gpucost.performance.curves import Layout, performance_curves
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How ``instances`` of one offer run one training run."""
+
+    instances: int
+    fits: bool
+    tokens_per_s: float
+    hours: float            # wall hours for the run's FLOPs, goodput and start-up included
+    layout: Layout | None
+    reasons: tuple[str, ...]
+
+
+def estimate(run: RunSpec, offer: Mapping[str, Any], instances: int,
+             assumptions: Assumptions | None = None) -> Estimate:
+    """Throughput, wall time and layout of ``run`` on ``instances`` of ``offer`` (a row of
+    the offer table: gpu, gpu_count, gpu_memory_gib, gpu_link, network_gbps, rdma,
+    pricing)."""
+    from gpucost.performance import calibration
+
+    assumptions = assumptions or Assumptions()
+    frame = pd.DataFrame([{k: offer.get(k) for k in (
+        "gpu", "gpu_count", "gpu_memory_gib", "gpu_link", "network_gbps", "rdma", "pricing")}])
+    frame["gpu_link"] = frame["gpu_link"].fillna("")
+    frame["rdma"] = frame["rdma"].fillna(False).astype(bool)
+    frame["network_gbps"] = frame["network_gbps"].astype(float)
+    curves, rows = performance_curves(run, frame, instances, assumptions, calibration())
+    tokens = float(curves.tokens_per_s[0, instances])
+    reasons = list(curves.classes.defaults[0])
+    if tokens <= 0:
+        return Estimate(instances, False, 0.0, float("inf"), None, (
+            *reasons, f"no layout fits {run.model_state_gib:,.0f} GiB of model state and "
+            f"activations in {instances} x {offer.get('gpu_count')} GPUs"))
+    rate = float(curves.rate[rows[0], instances])
+    hours = run.flops / rate + curves.startup_hours
+    return Estimate(instances, True, tokens, hours, curves.layout(0, instances),
+                    tuple(reasons))

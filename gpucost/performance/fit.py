@@ -1,0 +1,195 @@
+"""Calibrating the step-time model on published throughput, and judging it.
+
+The two fitted constants (:mod:`calibration`) minimise the squared log error of
+predicted tokens/s per GPU over ``data/throughput_runs.csv``. Predictions use the model
+as plans do: the published GPU count, shape, batch and network, and the *fastest layout
+the model finds* (the stacks measured were tuned, so we assume the model's best layout
+is what a tuned stack runs). Every prediction is evaluated on one grid of constants at
+once, so leave-one-out refits (each run predicted by a fit without it) are cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from importlib import resources
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from gpucost.job.spec import Assumptions
+from gpucost.performance.calibration import DEFAULT_CALIBRATION, Calibration
+from gpucost.performance.goodput import overhead
+from gpucost.performance.hardware import HardwareClasses, hardware_classes
+from gpucost.performance.published import PublishedRun, ThroughputRun, throughput_runs
+from gpucost.job.shape import model_shape
+from gpucost.performance.step_time import evaluate_layouts
+
+GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.01), 3)
+ELEMENTWISE_GRID = np.arange(0.0, 801.0, 10.0)
+# Published clusters whose network the source does not give: HGX/DGX nodes on the
+# InfiniBand of their generation (DGX A100: 8 x 200 Gb/s HDR; DGX H100: 8 x 400 NDR).
+_DEFAULT_GBPS = {"Volta": 800.0, "Ampere": 1600.0}
+_NETWORK = re.compile(r"(?:(\d+)\s*x\s*)?(\d+(?:\.\d+)?)\s*Gb", re.IGNORECASE)
+
+
+def network_gbps(text: str, gpu: str) -> float:
+    """Gbps per node from a source's network text ("IB 8x400Gbps", "3200 Gbps EFA")."""
+    from gpucost.catalog.gpus import gpu_specs
+
+    match = _NETWORK.search(text or "")
+    if match:
+        return float(match[2]) * (int(match[1]) if match[1] else 1)
+    return _DEFAULT_GBPS.get(gpu_specs()[gpu].architecture, 3200.0)
+
+
+def _system(rows: list[dict]) -> tuple[HardwareClasses, np.ndarray]:
+    """One hardware class per row (expanded back from the distinct classes)."""
+    frame = pd.DataFrame(rows)
+    classes, codes = hardware_classes(frame, "bf16")
+    return classes, codes
+
+
+def _expand(classes: HardwareClasses, codes: np.ndarray, fp8: np.ndarray) -> HardwareClasses:
+    def take(values: np.ndarray) -> np.ndarray:
+        return values[codes]
+    peak16 = take(classes.peak_bf16_flops)
+    return replace(
+        classes, keys=classes.keys.iloc[codes].reset_index(drop=True),
+        gpus_per_instance=take(classes.gpus_per_instance),
+        peak_flops=np.where(fp8, peak16 * 2, peak16), peak_bf16_flops=peak16, fp8=fp8,
+        memory_bandwidth=take(classes.memory_bandwidth), gpu_memory=take(classes.gpu_memory),
+        link_bandwidth=take(classes.link_bandwidth),
+        network_bandwidth=take(classes.network_bandwidth),
+        precision_used=["fp8" if f else "bf16" for f in fp8],
+        defaults=[classes.defaults[c] for c in codes])
+
+
+@dataclass(frozen=True)
+class Cases:
+    """Published measurements as one batch of model inputs (one class per case)."""
+
+    names: list[str]
+    hw: HardwareClasses
+    shape: SimpleNamespace
+    instances: np.ndarray
+    gpus: np.ndarray
+
+
+def cases(items: list[tuple[str, str, int, int, str, float, float | None, int | None,
+                            int | None, int, float | None, str]]) -> Cases:
+    """(name, gpu, gpus, gpus_per_node, network, parameters, activated, layers, hidden,
+    sequence_length, batch_tokens, precision) per case."""
+    rows, shapes, fp8 = [], [], []
+    from gpucost.catalog.gpus import gpu_specs
+    for name, gpu, gpus, per_node, network, params, act, layers, hidden, seq, batch, prec \
+            in items:
+        per_node = min(per_node, gpus)
+        rows.append({"gpu": gpu, "gpu_count": per_node,
+                     "gpu_memory_gib": gpu_specs()[gpu].memory_gib,
+                     "gpu_link": "nvswitch" if per_node > 1 else "",
+                     "network_gbps": network_gbps(network, gpu), "rdma": True})
+        shapes.append(model_shape(params, seq, layers=layers, hidden_size=hidden,
+                                  activated_parameters=act, batch_tokens=batch))
+        fp8.append(prec == "fp8" and bool(gpu_specs()[gpu].tflops.get("fp8")))
+    classes, codes = _system(rows)
+    hw = _expand(classes, codes, np.array(fp8, dtype=bool))
+    c3 = (slice(None), None, None)
+    shape = SimpleNamespace(**{
+        f: np.array([getattr(s, f) for s in shapes], dtype=float)[c3]
+        for f in ("parameters", "activated_parameters", "layers", "hidden_size",
+                  "sequence_length", "batch_tokens")})
+    gpus = np.array([i[2] for i in items], dtype=float)
+    instances = (gpus / hw.gpus_per_instance)[c3]
+    return Cases([i[0] for i in items], hw, shape, instances, gpus)
+
+
+def throughput_cases(runs: tuple[ThroughputRun, ...]) -> Cases:
+    return cases([(r.name, r.gpu, r.gpus, r.gpus_per_node, r.network, r.parameters,
+                   r.activated_parameters, r.layers, r.hidden_size, r.sequence_length,
+                   r.batch_tokens, r.precision) for r in runs])
+
+
+def predict_tokens_per_gpu(c: Cases, calib: Calibration,
+                           bytes_per_parameter: float = 16.0) -> np.ndarray:
+    """Predicted tokens/s per GPU of each case at its fastest fitting layout."""
+    ev = evaluate_layouts(c.shape, bytes_per_parameter, c.hw, c.instances, calib)
+    return ev.tokens_per_s.max(axis=2)[:, 0] / c.gpus
+
+
+def prediction_grid(c: Cases, base: Calibration = DEFAULT_CALIBRATION) -> np.ndarray:
+    """log predicted tokens/s per GPU at every (gemm, elementwise) grid point:
+    shape (len(GEMM_GRID) x len(ELEMENTWISE_GRID), cases)."""
+    out = []
+    for gemm in GEMM_GRID:
+        for elem in ELEMENTWISE_GRID:
+            pred = predict_tokens_per_gpu(c, base.with_fit(float(gemm), float(elem)))
+            out.append(np.log(np.maximum(pred, 1e-9)))
+    return np.array(out)
+
+
+def grid_point(index: int) -> tuple[float, float]:
+    return (float(GEMM_GRID[index // len(ELEMENTWISE_GRID)]),
+            float(ELEMENTWISE_GRID[index % len(ELEMENTWISE_GRID)]))
+
+
+def fit_from_grid(log_pred: np.ndarray, log_obs: np.ndarray,
+                  keep: np.ndarray | None = None) -> int:
+    """Grid index minimising the squared log error over the kept cases."""
+    keep = np.ones(log_obs.shape, dtype=bool) if keep is None else keep
+    err = ((log_pred[:, keep] - log_obs[keep]) ** 2).sum(axis=1)
+    return int(np.argmin(err))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    names: list[str]
+    observed: np.ndarray
+    predicted: np.ndarray         # leave-one-out predictions
+    fitted: tuple[float, float]   # the fit on every case
+
+
+def judge_throughput(runs: tuple[ThroughputRun, ...] | None = None) -> Judgement:
+    """Leave-one-out: each published throughput predicted by a fit without it."""
+    runs = runs if runs is not None else throughput_runs()
+    c = throughput_cases(runs)
+    log_obs = np.log([r.tokens_per_s_per_gpu for r in runs])
+    grid = prediction_grid(c)
+    loo = np.empty(len(runs))
+    for i in range(len(runs)):
+        keep = np.ones(len(runs), dtype=bool)
+        keep[i] = False
+        loo[i] = np.exp(grid[fit_from_grid(grid, log_obs, keep), i])
+    return Judgement(c.names, np.exp(log_obs), loo, grid_point(fit_from_grid(grid, log_obs)))
+
+
+def predicted_gpu_hours(runs: tuple[PublishedRun, ...], calib: Calibration,
+                        assumptions: Assumptions = Assumptions(),
+                        default_gpus: int = 2048) -> np.ndarray:
+    """End-to-end GPU-hours of published runs: tokens over predicted throughput at their
+    cluster size (``default_gpus`` where unpublished), times the goodput overhead."""
+    c = cases([(r.name, r.gpu, r.gpus or default_gpus, 8, "", r.parameters, None, None,
+                None, r.sequence_length, None, "bf16") for r in runs])
+    per_gpu = predict_tokens_per_gpu(c, calib)
+    tokens = np.array([r.tokens for r in runs])
+    train_hours = tokens / (per_gpu * c.gpus) / 3600.0
+    wall = train_hours * (1 + overhead(assumptions, c.gpus, 0)) + assumptions.startup_hours
+    return wall * c.gpus
+
+
+def write_calibration(fitted: tuple[float, float], note: str) -> str:
+    """The JSON the package reads its fitted constants from."""
+    return json.dumps({"gemm_efficiency": fitted[0], "elementwise_bytes": fitted[1],
+                       "fitted_by": "python scripts/validate_estimates.py --write",
+                       "note": note}, indent=2) + "\n"
+
+
+def load_calibration() -> Calibration:
+    path = resources.files("gpucost.performance").joinpath("data", "calibration.json")
+    if not path.is_file():
+        return DEFAULT_CALIBRATION
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return DEFAULT_CALIBRATION.with_fit(float(data["gemm_efficiency"]),
+                                        float(data["elementwise_bytes"]))

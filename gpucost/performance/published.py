@@ -1,0 +1,118 @@
+"""Published measurements the performance model is calibrated and judged on.
+
+``data/throughput_runs.csv``: tokens/s (or model TFLOP/s, or MFU) per GPU of well-tuned
+stacks, with GPU count, model shape, sequence length, batch and network where reported.
+``data/training_runs.csv``: end-to-end GPU-hours of published training runs, which
+include restarts, evaluation and checkpointing (the goodput part of the model).
+Every row cites its source.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from gpucost.catalog.gpus import gpu_specs
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    path = resources.files("gpucost.performance").joinpath("data", name)
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _num(text: str | None) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+@dataclass(frozen=True)
+class ThroughputRun:
+    """One measured training throughput."""
+
+    name: str
+    gpu: str
+    gpus: int
+    gpus_per_node: int
+    network: str
+    parameters: float
+    activated_parameters: float | None
+    layers: int | None
+    hidden_size: int | None
+    sequence_length: int
+    batch_tokens: float | None
+    precision: str
+    tokens_per_s_per_gpu: float
+    source: str
+
+
+@cache
+def throughput_runs() -> tuple[ThroughputRun, ...]:
+    """Rows of throughput_runs.csv, tokens/s per GPU derived from TFLOP/s or MFU where
+    that is what the source gives (with the 6 N + attention FLOPs of the shape)."""
+    from gpucost.job.shape import model_shape
+
+    out = []
+    for r in _rows("throughput_runs.csv"):
+        params = float(r["parameters"])
+        layers, hidden = _num(r["layers"]), _num(r["hidden_size"])
+        seq = int(float(r["sequence_length"]))
+        shape = model_shape(params, seq, layers=int(layers) if layers else None,
+                            hidden_size=int(hidden) if hidden else None,
+                            activated_parameters=_num(r["activated_parameters"]),
+                            batch_tokens=_num(r["global_batch_tokens"]))
+        tps = _num(r["tokens_per_s_per_gpu"])
+        if tps is None:
+            tflops = _num(r["model_tflops_per_gpu"])
+            if tflops is None:
+                mfu = _num(r["mfu"])
+                if mfu is None:
+                    continue
+                precision = r["precision"] or "bf16"
+                tflops = mfu * gpu_specs()[r["gpu"]].peak_tflops(precision)[0]
+            tps = tflops * 1e12 / shape.flops_per_token
+        out.append(ThroughputRun(
+            name=r["run"], gpu=r["gpu"], gpus=int(float(r["gpus"])),
+            gpus_per_node=int(float(r["gpus_per_node"] or 8)), network=r["network"],
+            parameters=params, activated_parameters=_num(r["activated_parameters"]),
+            layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
+            sequence_length=seq, batch_tokens=_num(r["global_batch_tokens"]),
+            precision=r["precision"] or "bf16", tokens_per_s_per_gpu=tps, source=r["source"]))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """One end-to-end run: GPU-hours to train ``tokens`` on ``gpu``."""
+
+    name: str
+    gpu: str
+    parameters: float
+    tokens: float
+    sequence_length: int
+    gpu_hours: float
+    gpus: int | None
+    source: str
+
+
+@cache
+def published_runs() -> tuple[PublishedRun, ...]:
+    out = []
+    for r in _rows("training_runs.csv"):
+        tokens, hours = _num(r["tokens"]), _num(r["gpu_hours"])
+        if tokens is None or hours is None:
+            continue
+        gpus = _num(r.get("gpus"))
+        out.append(PublishedRun(r["run"], r["gpu"], float(r["parameters"]), tokens,
+                                int(r["sequence_length"]), hours,
+                                int(gpus) if gpus and not math.isnan(gpus) else None,
+                                r["source"]))
+    return tuple(out)
+
+
+def calibrated_gpus() -> frozenset[str]:
+    """GPUs with at least one published throughput point."""
+    return frozenset(r.gpu for r in throughput_runs())
