@@ -1,36 +1,70 @@
 #!/usr/bin/env python3
-"""Judge the utilization model against reality: predicted vs published GPU-hours.
+"""Judge the performance model against reality, on runs it was not fitted on.
 
-Each published run (gpucost/job/data/training_runs.csv) is predicted by a model fitted
-to the *other* runs (leave-one-out), and compared with the GPU-hours its model card or
-paper reports.
+1. Throughput: each published measurement (gpucost/performance/data/throughput_runs.csv:
+   tokens/s per GPU of tuned stacks) is predicted by a fit *without it* (leave-one-out).
+2. End-to-end GPU-hours (gpucost/performance/data/training_runs.csv): never used by the
+   fit at all; predicted from throughput at the run's cluster size plus the goodput model.
 
-    python scripts/validate_estimates.py
+The last line is the summary over both: median and worst |error|.
+
+    python scripts/validate_estimates.py           # report
+    python scripts/validate_estimates.py --write   # also store the fit on every run
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import statistics
+from pathlib import Path
 
-from gpucost.job.utilization import fitted_model, leave_one_out
+from gpucost.performance import calibration
+from gpucost.performance.fit import judge_throughput, predicted_gpu_hours, write_calibration
+from gpucost.performance.published import published_runs, throughput_runs
+
+CALIBRATION_FILE = (Path(__file__).resolve().parent.parent / "gpucost" / "performance"
+                    / "data" / "calibration.json")
+
+
+def _error(ratio: float) -> float:
+    """|error| as a share, symmetric in over- and under-prediction."""
+    return math.exp(abs(math.log(ratio))) - 1
 
 
 def main() -> None:
-    model = fitted_model()
-    print("fitted hardware utilization: " + ", ".join(
-        f"{arch} {a:.2f}" for arch, a in sorted(model.intercepts.items()))
-        + f"; {model.slope:+.3f} per decade of parameters above 1B")
-    print(f"{'run':<16} {'gpu':<10} {'reported GPU-h':>15} {'predicted':>12} {'ratio':>6}")
-    ratios = []
-    for run, predicted in leave_one_out():
-        ratio = predicted / run.gpu_hours
-        ratios.append(ratio)
-        print(f"{run.name:<16} {run.gpu:<10} {run.gpu_hours:>15,.0f} {predicted:>12,.0f} "
-              f"{ratio:>6.2f}")
-    errors = [abs(math.log(r)) for r in ratios]
-    print(f"median |error| {math.exp(statistics.median(errors)) - 1:.0%}, "
-          f"worst {math.exp(max(errors)) - 1:.0%} over {len(ratios)} runs")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true",
+                        help="store the fit on every run in calibration.json")
+    args = parser.parse_args()
+
+    runs = throughput_runs()
+    judged = judge_throughput(runs)
+    gemm, elem = judged.fitted
+    print(f"fit on all {len(runs)} throughput runs: gemm_efficiency {gemm:.2f}, "
+          f"elementwise_bytes {elem:.0f}")
+    print(f"{'throughput run (leave-one-out)':<40} {'gpu':<10} {'gpus':>6} "
+          f"{'tok/s/GPU':>10} {'predicted':>10} {'error':>7}")
+    errors = []
+    for run, obs, pred in zip(runs, judged.observed, judged.predicted, strict=True):
+        errors.append(_error(pred / obs))
+        print(f"{run.name:<40} {run.gpu:<10} {run.gpus:>6} {obs:>10,.0f} {pred:>10,.0f} "
+              f"{pred / obs - 1:>+7.0%}")
+    published = published_runs()
+    hours = predicted_gpu_hours(published, calibration())
+    print(f"\n{'end-to-end run (not fitted on)':<40} {'gpu':<10} {'reported GPU-h':>15} "
+          f"{'predicted':>12} {'error':>7}")
+    for run, pred in zip(published, hours, strict=True):
+        errors.append(_error(pred / run.gpu_hours))
+        print(f"{run.name:<40} {run.gpu:<10} {run.gpu_hours:>15,.0f} {pred:>12,.0f} "
+              f"{pred / run.gpu_hours - 1:>+7.0%}")
+    if args.write:
+        CALIBRATION_FILE.write_text(write_calibration(
+            judged.fitted, f"least squares on log tokens/s over {len(runs)} published runs"))
+        print(f"wrote {CALIBRATION_FILE}")
+    print(f"median |error| {statistics.median(errors):.0%}, worst {max(errors):.0%} over "
+          f"{len(errors)} published runs ({len(runs)} throughput leave-one-out, "
+          f"{len(published)} end-to-end)")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gpucost.job.shape import ModelShape
 from gpucost.job.spec import Assumptions, RunSpec
 from gpucost.performance.calibration import Calibration
 from gpucost.performance.goodput import overhead
 from gpucost.performance.hardware import HardwareClasses, hardware_classes
-from gpucost.job.shape import ModelShape
 from gpucost.performance.step_time import GRID, evaluate_layouts
 
 GIB = 2.0**30
@@ -99,8 +99,10 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     shape = run.shape
     classes, codes = hardware_classes(offers, run.precision)
     counts = np.arange(1, max(n_max, 1) + 1)
-    ev = evaluate_layouts(shape, run.bytes_per_parameter, classes, counts, calib,
-                          run.utilization)
+    # A job given as FLOPs alone states no model: its throughput is sized like the
+    # reference model, but no model state is asked to fit.
+    state_bytes = run.bytes_per_parameter if run.parameters else 0.0
+    ev = evaluate_layouts(shape, state_bytes, classes, counts, calib, run.utilization)
     best = np.argmax(ev.tokens_per_s, axis=2)
     pick = np.take_along_axis
 

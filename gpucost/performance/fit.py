@@ -19,12 +19,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from gpucost.job.shape import model_shape
 from gpucost.job.spec import Assumptions
 from gpucost.performance.calibration import DEFAULT_CALIBRATION, Calibration
 from gpucost.performance.goodput import overhead
 from gpucost.performance.hardware import HardwareClasses, hardware_classes
 from gpucost.performance.published import PublishedRun, ThroughputRun, throughput_runs
-from gpucost.job.shape import model_shape
 from gpucost.performance.step_time import evaluate_layouts
 
 GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.01), 3)

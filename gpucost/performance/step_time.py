@@ -16,8 +16,8 @@ Per optimizer step, for one GPU (all times in seconds):
 - tensor parallel: 4 all-reduces of the micro-batch activations per layer (6 with
   recomputation) inside the instance over its GPU link (Narayanan et al. 2021, sec. 3);
   never across instances;
-- pipeline: the 1F1B bubble, (p - 1) / micro-batches of the compute
-  (Narayanan et al. 2021, sec. 2.2), plus activations sent between stages;
+- pipeline: the interleaved 1F1B bubble, (p - 1) / (micro-batches x virtual stages) of
+  the compute (Narayanan et al. 2021, sec. 2.2), plus activations sent between stages;
 - data parallel: gradients reduced hierarchically, inside the instance over the GPU
   link and between instances over the network (2 (n-1)/n x bytes / bandwidth, the ring
   all-reduce of Patarasuk and Yuan 2009); ZeRO-3 also gathers the parameters for the
@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpucost.job.shape import ModelShape
 from gpucost.performance.calibration import Calibration
 from gpucost.performance.hardware import HardwareClasses
-from gpucost.job.shape import ModelShape
 
 GIB = 2.0**30
 
@@ -119,9 +119,9 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
     peak = hw.peak_bf16_flops[c3]
     linear_peak = np.where(hw.fp8[c3], peak * calib.fp8_gemm_speedup, peak)
     if fixed_mfu is not None:
-        # The user fixed the MFU: compute runs at that share of the peak they chose.
-        compute = (tokens_gpu * (linear_flops + attention_flops)
-                   / (hw.peak_flops[c3] * fixed_mfu))
+        # The user fixed the MFU (on 6 N FLOPs per token, what the job's FLOPs count):
+        # compute runs at that share of the peak at the precision used.
+        compute = tokens_gpu * linear_flops / (hw.peak_flops[c3] * fixed_mfu)
     else:
         compute = tokens_gpu * recompute * (linear_flops / (linear_peak * eff)
                                             + attention_flops / (peak * eff))
@@ -141,8 +141,11 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
     tp = (t > 1) * (4.0 + 2.0 * ck) * (L / p) * micro * 2.0 * (t - 1) / t * act_bytes / link
     # Pipeline stages sit inside the instance while the replica fits in it.
     stage_bw = np.where(mp <= g, link, net_per_gpu)
-    p2p = (p > 1) * 2.0 * micro * act_bytes / t / stage_bw
-    bubble = (p - 1) / np.maximum(micro, 1.0)
+    p2p = (p > 1) * 2.0 * micro * act_bytes / t / stage_bw * np.clip(np.floor(L / p), 1.0, 4.0)
+    # Interleaved 1F1B (Narayanan et al. 2021, sec. 2.2.2): v virtual stages per GPU cut
+    # the bubble v-fold for v-fold more stage-to-stage sends; tuned stacks use it.
+    virtual = np.clip(np.floor(L / p), 1.0, 4.0)
+    bubble = (p - 1) / (np.maximum(micro, 1.0) * virtual)
 
     # Data parallel, hierarchical: replicas inside one instance, then across instances.
     grad_gpu = 2.0 * params_gpu                  # bf16 gradients of the local shard
@@ -161,9 +164,12 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
     tokens_per_s = shape.batch_tokens / step
 
     # Memory per GPU.
-    state = params_gpu * (2.0 / np.where(z >= 3, d, 1.0)
-                          + 2.0 / np.where(z >= 2, d, 1.0)
-                          + np.maximum(bytes_per_parameter - 4.0, 0.0) / d)
+    # bytes_per_parameter splits as bf16 weights (2), bf16 gradients (2), optimizer (rest).
+    weight_b = np.minimum(bytes_per_parameter, 2.0)
+    grad_b = np.clip(bytes_per_parameter - 2.0, 0.0, 2.0)
+    optim_b = np.maximum(bytes_per_parameter - 4.0, 0.0)
+    state = params_gpu * (weight_b / np.where(z >= 3, d, 1.0)
+                          + grad_b / np.where(z >= 2, d, 1.0) + optim_b / d)
     per_layer = np.where(ck, 2.0, 34.0) * s * m * h / t
     in_flight = np.minimum(p, np.maximum(micro, 1.0))
     activations = per_layer * (L / p) * in_flight + np.where(ck, 34.0 * s * m * h / t, 0.0)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gpucost.catalog.gpus import gpu_specs, is_known_gpu
+from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
 from gpucost.performance.curves import performance_curves
@@ -189,7 +189,8 @@ def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndar
     assert curves is not None
     hours = run_hours(run, curves.rate, curves.startup_hours)
     meets = hours <= run.deadline_hours * (1 + 1e-12)
-    gpu_time = np.where(meets, np.arange(curves.n_max + 1)[None, :] * hours, np.inf)
+    with np.errstate(invalid="ignore"):  # 0 instances x inf hours
+        gpu_time = np.where(meets, np.arange(curves.n_max + 1)[None, :] * hours, np.inf)
     best_cost = _prefix_arg(gpu_time, np.less)
     fastest = _prefix_arg(hours, np.less)
     t = cands.table

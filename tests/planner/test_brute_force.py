@@ -7,7 +7,7 @@ import math
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests_support import NOW, catalog, efficiency, instance_rate, offer
+from tests_support import NOW, catalog, cluster_hours, instance_rate, offer
 
 from gpucost.job.parse import parse_job
 from gpucost.planner.planner import plan_job
@@ -57,14 +57,11 @@ def brute_single(rows, job):
     run, c, a = job.runs[0], job.constraints, job.assumptions
     best = None
     for row in rows:
-        rate = instance_rate(row, run.utilization, run.precision, a)
         for n in range(1, c.max_instances + 1):
             if c.max_gpus and n * row["gpu_count"] > c.max_gpus:
                 continue
-            if n * row["gpu_count"] * row["gpu_memory_gib"] < run.memory_gib:
-                continue
-            hours = run.flops / (n * rate * efficiency(n, a))
-            if hours > run.deadline_hours * (1 + 1e-9):
+            hours = cluster_hours(row, run, n, a)
+            if hours is None or hours > run.deadline_hours * (1 + 1e-9):
                 continue
             cost = n * hours * row["usd_per_hour"]
             if best is None or cost < best - 1e-9:
@@ -95,14 +92,14 @@ def brute_divisible(rows, job):
     Returns (cheapest cost or None, most work any allowed vector can do / the job's work).
     """
     run, c, a = job.runs[0], job.constraints, job.assumptions
-    usable = [r for r in rows if r["gpu_count"] * r["gpu_memory_gib"] >= run.memory_gib]
+    usable = [r for r in rows if instance_rate(r, run, a) is not None]
     caps = []
     for r in usable:
         cap = c.max_instances
         if c.max_gpus:
             cap = min(cap, c.max_gpus // r["gpu_count"])
         caps.append(cap)
-    rates = [instance_rate(r, run.utilization, run.precision, a) for r in usable]
+    rates = [instance_rate(r, run, a) for r in usable]
     best, most = None, 0.0
     for ns in itertools.product(*[range(cap + 1) for cap in caps]):
         gpus = sum(n * r["gpu_count"] for n, r in zip(ns, usable, strict=True))
@@ -136,7 +133,7 @@ def test_divisible_matches_brute_force(rows, flops, hours, max_instances, max_gp
         done = sum(instance_rate(next(r for r in rows if r["instance_type"] == al.instance_type
                                       and r["region"] == al.region
                                       and r["pricing"] == al.pricing),
-                                 0.4, "bf16", job.assumptions) * al.instances * al.hours
+                                 job.runs[0], job.assumptions) * al.instances * al.hours
                    for al in plan.allocations)
         assert done >= job.runs[0].flops * (1 - 1e-6)
         assert all(al.hours <= job.runs[0].deadline_hours * (1 + 1e-6)
@@ -149,12 +146,9 @@ def brute_experiments(rows, job):
     for run in job.runs:
         options = []
         for row in rows:
-            rate = instance_rate(row, run.utilization, run.precision, a)
             for n in range(1, c.max_instances + 1):
-                if n * row["gpu_count"] * row["gpu_memory_gib"] < run.memory_gib:
-                    continue
-                hours = run.flops / (n * rate * efficiency(n, a))
-                if hours <= run.deadline_hours * (1 + 1e-9):
+                hours = cluster_hours(row, run, n, a)
+                if hours is not None and hours <= run.deadline_hours * (1 + 1e-9):
                     options.append((n * hours * row["usd_per_hour"], n * row["gpu_count"]))
         per_run.append(options)
     best = None
