@@ -27,8 +27,8 @@ from gpucost.performance.hardware import HardwareClasses, hardware_classes
 from gpucost.performance.published import PublishedRun, ThroughputRun, throughput_runs
 from gpucost.performance.step_time import evaluate_layouts
 
-GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.01), 3)
-ELEMENTWISE_GRID = np.arange(0.0, 801.0, 10.0)
+GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.025), 3)
+ELEMENTWISE_GRID = np.arange(0.0, 601.0, 25.0)
 # Published clusters whose network the source does not give: HGX/DGX nodes on the
 # InfiniBand of their generation (DGX A100: 8 x 200 Gb/s HDR; DGX H100: 8 x 400 NDR).
 _DEFAULT_GBPS = {"Volta": 800.0, "Ampere": 1600.0}
@@ -84,7 +84,7 @@ def cases(items: list[tuple[str, str, int, int, str, float, float | None, int | 
     sequence_length, batch_tokens, precision) per case."""
     rows, shapes, fp8 = [], [], []
     from gpucost.catalog.gpus import gpu_specs
-    for name, gpu, gpus, per_node, network, params, act, layers, hidden, seq, batch, prec \
+    for _name, gpu, gpus, per_node, network, params, act, layers, hidden, seq, batch, prec \
             in items:
         per_node = min(per_node, gpus)
         rows.append({"gpu": gpu, "gpu_count": per_node,
@@ -166,10 +166,11 @@ def judge_throughput(runs: tuple[ThroughputRun, ...] | None = None) -> Judgement
 
 
 def predicted_gpu_hours(runs: tuple[PublishedRun, ...], calib: Calibration,
-                        assumptions: Assumptions = Assumptions(),
+                        assumptions: Assumptions | None = None,
                         default_gpus: int = 2048) -> np.ndarray:
     """End-to-end GPU-hours of published runs: tokens over predicted throughput at their
     cluster size (``default_gpus`` where unpublished), times the goodput overhead."""
+    assumptions = assumptions or Assumptions()
     c = cases([(r.name, r.gpu, r.gpus or default_gpus, 8, "", r.parameters, None, None,
                 None, r.sequence_length, None, "bf16") for r in runs])
     per_gpu = predict_tokens_per_gpu(c, calib)

@@ -6,7 +6,8 @@ Llama 3, sec. 3.3.4: "higher than 90% effective training time" with 419 unexpect
 interruptions in 54 days on 16,384 H100s). The model, with every constant overridable
 in the job file's ``assumptions:``:
 
-    wall = startup + train x (1 + housekeeping + failures x gpus x lost + spot x instances x lost_spot)
+    wall = startup + train x (1 + housekeeping + failures x gpus x lost
+                              + spot reclaims x instances x lost per reclaim)
 
 - failures: hardware interruptions per GPU-hour, 419 / (54 x 24 x 16,384) = 2e-5;
 - lost per interruption: half a checkpoint interval of work plus the restart;
