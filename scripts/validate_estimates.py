@@ -19,7 +19,6 @@ import math
 import statistics
 from pathlib import Path
 
-from gpucost.performance import calibration
 from gpucost.performance.fit import judge_throughput, predicted_gpu_hours, write_calibration
 from gpucost.performance.published import published_runs, throughput_runs
 
@@ -40,23 +39,27 @@ def main() -> None:
 
     runs = throughput_runs()
     judged = judge_throughput(runs)
-    gemm, elem = judged.fitted
-    print(f"fit on all {len(runs)} throughput runs: gemm_efficiency {gemm:.2f}, "
-          f"elementwise_bytes {elem:.0f}")
-    print(f"{'throughput run (leave-one-out)':<40} {'gpu':<10} {'gpus':>6} "
+    for stack, (gemm, elem) in sorted(judged.fitted.items()):
+        count = sum(r.stack == stack for r in runs)
+        print(f"{stack} stack, fit on its {count} throughput runs: gemm_efficiency "
+              f"{gemm:.3f}, elementwise_bytes {elem:.0f}")
+    print(f"{'throughput run (leave-one-out)':<44} {'stack':<9} {'gpu':<10} {'gpus':>6} "
           f"{'tok/s/GPU':>10} {'predicted':>10} {'error':>7}")
     errors = []
     for run, obs, pred in zip(runs, judged.observed, judged.predicted, strict=True):
         errors.append(_error(pred / obs))
-        print(f"{run.name:<40} {run.gpu:<10} {run.gpus:>6} {obs:>10,.0f} {pred:>10,.0f} "
+        print(f"{run.name:<44} {run.stack:<9} {run.gpu:<10} {run.gpus:>6} {obs:>10,.0f} "
+              f"{pred:>10,.0f} "
               f"{pred / obs - 1:>+7.0%}")
     published = published_runs()
-    hours = predicted_gpu_hours(published, calibration())
-    print(f"\n{'end-to-end run (not fitted on)':<40} {'gpu':<10} {'reported GPU-h':>15} "
+    hours = predicted_gpu_hours(published)
+    print(f"\n{'end-to-end run (not fitted on)':<44} {'stack':<9} {'gpu':<10} "
+          f"{'reported GPU-h':>15} "
           f"{'predicted':>12} {'error':>7}")
     for run, pred in zip(published, hours, strict=True):
         errors.append(_error(pred / run.gpu_hours))
-        print(f"{run.name:<40} {run.gpu:<10} {run.gpu_hours:>15,.0f} {pred:>12,.0f} "
+        print(f"{run.name:<44} {run.stack:<9} {run.gpu:<10} {run.gpu_hours:>15,.0f} "
+              f"{pred:>12,.0f} "
               f"{pred / run.gpu_hours - 1:>+7.0%}")
     if args.write:
         CALIBRATION_FILE.write_text(write_calibration(

@@ -23,8 +23,10 @@ from gpucost.job.spec import (
     DEFAULT_BYTES_PER_PARAMETER,
     DEFAULT_MAX_INSTANCES,
     DEFAULT_SEQUENCE_LENGTH,
+    DEFAULT_STACK,
     MODES,
     SPOT_POLICIES,
+    STACKS,
     Assumptions,
     Constraints,
     JobSpec,
@@ -32,9 +34,9 @@ from gpucost.job.spec import (
 )
 
 _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "mode",
-             "constraints", "assumptions", "experiments", "batch_tokens"}
+             "constraints", "assumptions", "experiments", "batch_tokens", "stack"}
 _RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count",
-             "batch_tokens"}
+             "batch_tokens", "stack"}
 _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
                "activated_parameters"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
@@ -194,6 +196,8 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
                            maximum=1.0)
     precision = r.choice({"p": pick("precision")} if pick("precision") is not None else {},
                          "p", field_path("precision"), PRECISIONS, "bf16")
+    stack = r.choice({"s": pick("stack")} if pick("stack") is not None else {},
+                     "s", field_path("stack"), STACKS, DEFAULT_STACK)
 
     raw_deadline = pick("deadline")
     if raw_deadline is None:
@@ -213,7 +217,7 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         parameters=parameters, tokens=tokens,
         sequence_length=int(seq) if seq else DEFAULT_SEQUENCE_LENGTH,
         layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
-        activated_parameters=activated, batch_tokens=batch,
+        activated_parameters=activated, batch_tokens=batch, stack=stack,
         utilization=utilization,
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,

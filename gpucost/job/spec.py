@@ -13,6 +13,17 @@ from gpucost.job.shape import ModelShape, model_shape
 
 MODES = ("single", "divisible", "experiments")
 SPOT_POLICIES = ("never", "allowed", "only")
+# The training software, which sets how close to the hardware's limits a run gets (kernel
+# fusion moves fewer bytes; tuned GEMMs reach more of the peak). Each is calibrated on
+# published throughput of its own family (gpucost/performance/data/throughput_runs.csv):
+#   megatron: NVIDIA Megatron-Core / NeMo / Transformer Engine, and stacks tuned like them
+#             (Meta's Llama 3 training stack);
+#   pytorch:  PyTorch-native FSDP stacks (torchtitan, llm-foundry / Composer, IBM FMS,
+#             NeMo AutoModel, Hugging Face + FSDP); the default, what most teams run;
+#   legacy:   stacks from before FlashAttention (Megatron-LM 2019-2021, Megatron-DeepSpeed,
+#             GPT-NeoX 2022).
+STACKS = ("pytorch", "megatron", "legacy")
+DEFAULT_STACK = "pytorch"
 
 # Mixed-precision Adam: fp16/bf16 weights and grads (2+2 bytes) + fp32 master weights,
 # momentum and variance (4+4+4) = 16 bytes/parameter (ZeRO paper, Rajbhandari et al. 2020).
@@ -42,6 +53,7 @@ class RunSpec:
     hidden_size: int | None = None
     activated_parameters: float | None = None  # mixture-of-experts: parameters per token
     batch_tokens: float | None = None  # global batch; a default by model size when absent
+    stack: str = DEFAULT_STACK  # training software family (STACKS)
     utilization: float | None = None  # user-fixed MFU; None = modelled per GPU
     bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
     min_gpu_memory_gib: float | None = None

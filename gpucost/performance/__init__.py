@@ -24,11 +24,11 @@ from gpucost.performance.published import calibrated_gpus
 
 
 @cache
-def calibration() -> Calibration:
-    """The fitted constants (``data/calibration.json``)."""
-    from gpucost.performance.fit import load_calibration
+def calibration(stack: str = "pytorch") -> Calibration:
+    """The constants fitted for a software stack (``data/calibration.json``)."""
+    from gpucost.performance.fit import load_calibrations
 
-    return load_calibration()
+    return load_calibrations()[stack]
 
 
 __all__ = ["Calibration", "Estimate", "Layout", "PerformanceCurves", "calibrated_gpus",

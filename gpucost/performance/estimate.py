@@ -37,7 +37,7 @@ def estimate(run: RunSpec, offer: Mapping[str, Any], instances: int,
     frame["gpu_link"] = frame["gpu_link"].fillna("")
     frame["rdma"] = frame["rdma"].fillna(False).astype(bool)
     frame["network_gbps"] = frame["network_gbps"].astype(float)
-    curves, rows = performance_curves(run, frame, instances, assumptions, calibration())
+    curves, rows = performance_curves(run, frame, instances, assumptions, calibration(run.stack))
     tokens = float(curves.tokens_per_s[0, instances])
     reasons = list(curves.classes.defaults[0])
     if tokens <= 0:

@@ -147,50 +147,76 @@ def fit_from_grid(log_pred: np.ndarray, log_obs: np.ndarray,
 class Judgement:
     names: list[str]
     observed: np.ndarray
-    predicted: np.ndarray         # leave-one-out predictions
-    fitted: tuple[float, float]   # the fit on every case
+    predicted: np.ndarray                  # leave-one-out predictions
+    fitted: dict[str, tuple[float, float]]  # per stack, the fit on all its runs
 
 
 def judge_throughput(runs: tuple[ThroughputRun, ...] | None = None) -> Judgement:
-    """Leave-one-out: each published throughput predicted by a fit without it."""
+    """Leave-one-out: each published throughput predicted by a fit without it. Each
+    software stack is fitted on its own runs (its kernels set its constants)."""
     runs = runs if runs is not None else throughput_runs()
     c = throughput_cases(runs)
     log_obs = np.log([r.tokens_per_s_per_gpu for r in runs])
+    stacks = np.array([r.stack for r in runs])
     grid = prediction_grid(c)
     loo = np.empty(len(runs))
-    for i in range(len(runs)):
-        keep = np.ones(len(runs), dtype=bool)
-        keep[i] = False
-        loo[i] = np.exp(grid[fit_from_grid(grid, log_obs, keep), i])
-    return Judgement(c.names, np.exp(log_obs), loo, grid_point(fit_from_grid(grid, log_obs)))
+    fitted = {}
+    for stack in sorted(set(stacks)):
+        group = stacks == stack
+        fitted[stack] = grid_point(fit_from_grid(grid, log_obs, group))
+        for i in np.flatnonzero(group):
+            keep = group.copy()
+            keep[i] = False
+            loo[i] = np.exp(grid[fit_from_grid(grid, log_obs, keep), i]) if keep.any() \
+                else np.nan
+    return Judgement(c.names, np.exp(log_obs), loo, fitted)
 
 
-def predicted_gpu_hours(runs: tuple[PublishedRun, ...], calib: Calibration,
-                        assumptions: Assumptions | None = None,
-                        default_gpus: int = 2048) -> np.ndarray:
-    """End-to-end GPU-hours of published runs: tokens over predicted throughput at their
-    cluster size (``default_gpus`` where unpublished), times the goodput overhead."""
+UNPUBLISHED_CLUSTER_SIZES = (64, 256, 1024, 2048)
+
+
+def predicted_gpu_hours(runs: tuple[PublishedRun, ...],
+                        calib: dict[str, Calibration] | None = None,
+                        assumptions: Assumptions | None = None) -> np.ndarray:
+    """End-to-end GPU-hours of published runs: tokens over predicted throughput with their
+    stack's constants, times the goodput overhead. Where a paper does not give its
+    cluster size, the size among UNPUBLISHED_CLUSTER_SIZES that trains most efficiently
+    is taken (teams size clusters to their model; none of these runs went above 2,048
+    GPUs unless it says so)."""
     assumptions = assumptions or Assumptions()
-    c = cases([(r.name, r.gpu, r.gpus or default_gpus, 8, "", r.parameters, None, None,
-                None, r.sequence_length, None, "bf16") for r in runs])
-    per_gpu = predict_tokens_per_gpu(c, calib)
+    calib = calib or load_calibrations()
+    stacks = np.array([r.stack for r in runs])
+    best = np.zeros(len(runs))
+    gpus_used = np.zeros(len(runs))
+    for size in UNPUBLISHED_CLUSTER_SIZES:
+        c = cases([(r.name, r.gpu, r.gpus or size, 8, "", r.parameters, None, None,
+                    None, r.sequence_length, r.batch_tokens, "bf16") for r in runs])
+        per_gpu = np.zeros(len(runs))
+        for stack in set(stacks):
+            mine = stacks == stack
+            per_gpu[mine] = predict_tokens_per_gpu(c, calib[stack])[mine]
+        better = per_gpu > best
+        best = np.where(better, per_gpu, best)
+        gpus_used = np.where(better, c.gpus, gpus_used)
     tokens = np.array([r.tokens for r in runs])
-    train_hours = tokens / (per_gpu * c.gpus) / 3600.0
-    wall = train_hours * (1 + overhead(assumptions, c.gpus, 0)) + assumptions.startup_hours
-    return wall * c.gpus
+    with np.errstate(divide="ignore"):
+        train_hours = tokens / (best * gpus_used) / 3600.0
+    wall = train_hours * (1 + overhead(assumptions, gpus_used, 0)) + assumptions.startup_hours
+    return wall * gpus_used
 
 
-def write_calibration(fitted: tuple[float, float], note: str) -> str:
+def write_calibration(fitted: dict[str, tuple[float, float]], note: str) -> str:
     """The JSON the package reads its fitted constants from."""
-    return json.dumps({"gemm_efficiency": fitted[0], "elementwise_bytes": fitted[1],
+    return json.dumps({"stacks": {stack: {"gemm_efficiency": g, "elementwise_bytes": e}
+                                  for stack, (g, e) in sorted(fitted.items())},
                        "fitted_by": "python scripts/validate_estimates.py --write",
                        "note": note}, indent=2) + "\n"
 
 
-def load_calibration() -> Calibration:
+def load_calibrations() -> dict[str, Calibration]:
+    """Fitted constants per software stack (``data/calibration.json``)."""
     path = resources.files("gpucost.performance").joinpath("data", "calibration.json")
-    if not path.is_file():
-        return DEFAULT_CALIBRATION
     data = json.loads(path.read_text(encoding="utf-8"))
-    return DEFAULT_CALIBRATION.with_fit(float(data["gemm_efficiency"]),
-                                        float(data["elementwise_bytes"]))
+    return {stack: DEFAULT_CALIBRATION.with_fit(float(v["gemm_efficiency"]),
+                                                float(v["elementwise_bytes"]))
+            for stack, v in data["stacks"].items()}

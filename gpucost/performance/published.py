@@ -46,6 +46,7 @@ class ThroughputRun:
     batch_tokens: float | None
     precision: str
     tokens_per_s_per_gpu: float
+    stack: str
     source: str
 
 
@@ -84,7 +85,8 @@ def throughput_runs() -> tuple[ThroughputRun, ...]:
             parameters=params, activated_parameters=_num(r["activated_parameters"]),
             layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
             sequence_length=seq, batch_tokens=_num(r["global_batch_tokens"]),
-            precision=r["precision"] or "bf16", tokens_per_s_per_gpu=tps, source=r["source"]))
+            precision=r["precision"] or "bf16", tokens_per_s_per_gpu=tps, stack=r["stack"],
+            source=r["source"]))
     return tuple(out)
 
 
@@ -99,6 +101,8 @@ class PublishedRun:
     sequence_length: int
     gpu_hours: float
     gpus: int | None
+    batch_tokens: float | None
+    stack: str
     source: str
 
 
@@ -113,7 +117,7 @@ def published_runs() -> tuple[PublishedRun, ...]:
         out.append(PublishedRun(r["run"], r["gpu"], float(r["parameters"]), tokens,
                                 int(r["sequence_length"]), hours,
                                 int(gpus) if gpus and not math.isnan(gpus) else None,
-                                r["source"]))
+                                _num(r.get("batch_tokens")), r["stack"], r["source"]))
     return tuple(out)
 
 

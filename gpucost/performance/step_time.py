@@ -115,7 +115,10 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
                     * (m * s) / (m * s + calib.gemm_half_tokens))
     eff = calib.gemm_efficiency * shape_factor
     linear_flops = 6.0 * shape.activated_parameters
+    # MFU counts the full s x s score matrix (PaLM's 12 L h s); a causal FlashAttention
+    # kernel computes only the lower triangle, half of it (Dao 2023, FlashAttention-2).
     attention_flops = 12.0 * L * h * s
+    attention_work = attention_flops / 2.0
     peak = hw.peak_bf16_flops[c3]
     linear_peak = np.where(hw.fp8[c3], peak * calib.fp8_gemm_speedup, peak)
     if fixed_mfu is not None:
@@ -124,7 +127,7 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
         compute = tokens_gpu * linear_flops / (hw.peak_flops[c3] * fixed_mfu)
     else:
         compute = tokens_gpu * recompute * (linear_flops / (linear_peak * eff)
-                                            + attention_flops / (peak * eff))
+                                            + attention_work / (peak * eff))
     bw = hw.memory_bandwidth[c3]
     traffic = calib.elementwise_bytes * np.where(hw.fp8[c3], 1 + calib.fp8_cast_traffic, 1.0)
     params_gpu = N / mp

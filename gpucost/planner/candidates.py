@@ -114,7 +114,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     table["n_max"] = np.minimum(n_max, by_quota)
 
     curves, curve = performance_curves(run, table, int(max(table["n_max"].max(), 1)),
-                                       assumptions, calibration())
+                                       assumptions, calibration(run.stack))
     table["curve"] = curve
     table["hw_class"] = curve % len(curves.classes.keys)
     fits = curves.tokens_per_s[:, 1:] > 0

@@ -112,7 +112,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                                           "precision_used": str(group["precision_used"].iloc[0])})
     run = job.runs[0]
     shape = run.shape
-    calib = calibration()
+    calib = calibration(run.stack)
     return {
         "utilization": mfu,
         "performance_model": (
@@ -120,7 +120,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
             "non-matmul memory traffic over memory bandwidth, tensor parallel inside the "
             "instance over its GPU link, pipeline bubble, data-parallel reduction over the "
             "GPU link and the network); the fastest layout that fits GPU memory is used"),
-        "calibration": {"gemm_efficiency": calib.gemm_efficiency,
+        "calibration": {"stack": run.stack, "gemm_efficiency": calib.gemm_efficiency,
                         "elementwise_bytes_per_hidden_per_token_layer": calib.elementwise_bytes,
                         "overlap_of_data_parallel_communication": calib.overlap,
                         "fp8_gemm_speedup_over_bf16": calib.fp8_gemm_speedup},
