@@ -240,9 +240,11 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: stdout). SkyPilot: one YAML document per "
                    "allocation, separated by ---.")
+@click.option("--infra", is_flag=True, help="SkyPilot: write resources.infra "
+              "(SkyPilot >= 0.10) instead of cloud/region/zone.")
 @config_option
 @lambda func: _with_job_options(func, 4)  # setup, run, container, env
-def export(plan_file: str, fmt: str, output: str | None, config_path: str | None,
+def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_path: str | None,
            setup: str | None, run_command: str | None, container: str | None,
            envs: tuple[str, ...]) -> int:
     """Export PLAN_FILE for another tool (SkyPilot task YAML, with the job's setup, run
@@ -253,7 +255,7 @@ def export(plan_file: str, fmt: str, output: str | None, config_path: str | None
                          f"(plan status {plan.status})")
     config = load_config(config_path)
     _apply_job_flags(config, setup, run_command, container, envs, None, None)
-    text = export_skypilot(plan, config.settings.get("job"))
+    text = export_skypilot(plan, config.settings.get("job"), infra=infra)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)

@@ -349,28 +349,31 @@ class GcpBackend(GcpInventory):
         exit status (guest attribute ``gpucost/exit-status``)."""
         from google.cloud import compute_v1
 
-        found = self.find(plan_id, regions)
-        if not found:
-            return found
         value = label_value(plan_id)
         request = compute_v1.AggregatedListInstancesRequest(
             project=self.project, filter=f'labels.{LABEL_PLAN_ID} = "{value}"')
         with gcp_errors(f"gcp project {self.project}"):
-            vms = {vm.name: vm for _, scoped in self._client("instances").aggregated_list(
-                request=request) for vm in scoped.instances}
-        for inst in found:
-            vm = vms.get(inst.id)
-            if vm is None:
-                continue
-            meta = {item.key: item.value for item in vm.metadata.items}
-            extra = {"rank": meta.get(META_RANK, ""),
-                     "usd_per_hour": meta.get(META_USD_PER_HOUR, ""),
-                     "plan_cost_usd": meta.get(META_PLAN_COST, ""),
-                     "budget_usd": meta.get(META_BUDGET, ""),
-                     "launched_at": vm.last_start_timestamp or vm.creation_timestamp,
-                     "ended_at": vm.last_stop_timestamp if inst.state in STOPPED else "",
-                     "exit_status": self._exit_status(inst.zone, inst.id)}
-            inst.extra.update({k: v for k, v in extra.items() if v})
+            listing = list(self._client("instances").aggregated_list(request=request))
+        found = []
+        for scope, scoped in listing:
+            zone = scope.rsplit("/", 1)[-1]
+            for vm in scoped.instances:
+                if vm.labels.get(LABEL_PLAN_ID) != value:
+                    continue
+                meta = {item.key: item.value for item in vm.metadata.items}
+                extra = {"rank": meta.get(META_RANK, ""),
+                         "usd_per_hour": meta.get(META_USD_PER_HOUR, ""),
+                         "plan_cost_usd": meta.get(META_PLAN_COST, ""),
+                         "budget_usd": meta.get(META_BUDGET, ""),
+                         "launched_at": vm.last_start_timestamp or vm.creation_timestamp,
+                         "ended_at": vm.last_stop_timestamp if vm.status in STOPPED else "",
+                         "exit_status": self._exit_status(zone, vm.name)}
+                found.append(Instance(
+                    self.name, zone.rsplit("-", 1)[0], zone, vm.name,
+                    vm.machine_type.rsplit("/", 1)[-1], vm.status,
+                    vm.labels.get(LABEL_ALLOCATION, ""),
+                    "spot" if vm.scheduling.provisioning_model == "SPOT" else "on_demand",
+                    {k: v for k, v in extra.items() if v}))
         return found
 
     def _exit_status(self, zone: str, name: str) -> str:

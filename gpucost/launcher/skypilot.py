@@ -6,14 +6,16 @@ complete task that ``sky launch`` accepts on its own, named ``<plan-id>-<alloc>`
 
     name: llm-1a2b3c4d-0
     num_nodes: 2
-    resources: {infra: aws/us-east-1/us-east-1a, cloud: aws, region: us-east-1,
-                zone: us-east-1a, instance_type: p4d.24xlarge, accelerators: "A100:8",
-                use_spot: true}
+    resources: {cloud: aws, region: us-east-1, zone: us-east-1a,
+                instance_type: p4d.24xlarge, accelerators: "A100:8", use_spot: true}
     envs: {GPUCOST_PLAN_ID: llm-1a2b3c4d, MASTER_PORT: "29500", ...}
     setup: pip install -r requirements.txt
     run: |
       <the variables gpucost's own launcher sets, from SkyPilot's>
       torchrun ...
+
+With ``infra=True`` (``--infra``), resources say ``infra: aws/us-east-1/us-east-1a``
+instead (SkyPilot >= 0.10 prefers it, and refuses both forms in one task).
 
 ``setup``, ``run``, ``container`` (``resources.image_id: docker:...``) and ``envs`` come
 from the launch config's ``job`` section or the flags. ``run`` starts by setting
@@ -49,6 +51,18 @@ SKYPILOT_CLOUDS: dict[str, str] = {}
 RUNTIME_VARIABLES = ("NODE_RANK", "NNODES", "GPUS_PER_NODE", "MASTER_ADDR", "GPUCOST_SHARE")
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper writing multi-line strings (scripts) as literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def skypilot_gpu(gpu: str) -> str:
     return SKYPILOT_GPU_NAMES.get(gpu, gpu)
 
@@ -67,19 +81,19 @@ def _run_prelude(plan: LaunchPlan, alloc: PlanAllocation) -> str:
     return prelude
 
 
-def task(plan: LaunchPlan, alloc: PlanAllocation,
-         job: JobSettings | None = None) -> dict[str, Any]:
+def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None, *,
+         infra: bool = False) -> dict[str, Any]:
     """The SkyPilot task for one allocation."""
     job = job or JobSettings()
     instance_type, _, _ = split_instance_type(alloc.instance_type)
     cloud = SKYPILOT_CLOUDS.get(alloc.provider, alloc.provider)
-    resources: dict[str, Any] = {
-        "infra": "/".join([cloud, alloc.region] + ([alloc.zone] if alloc.zone else [])),
-        "cloud": cloud,
-        "region": alloc.region,
-    }
-    if alloc.zone:
-        resources["zone"] = alloc.zone
+    resources: dict[str, Any]
+    if infra:
+        resources = {"infra": "/".join([cloud, alloc.region] + [alloc.zone] * bool(alloc.zone))}
+    else:
+        resources = {"cloud": cloud, "region": alloc.region}
+        if alloc.zone:
+            resources["zone"] = alloc.zone
     resources.update({
         "instance_type": instance_type,
         "accelerators": f"{skypilot_gpu(alloc.gpu)}:{alloc.gpu_count}",
@@ -103,13 +117,15 @@ def task(plan: LaunchPlan, alloc: PlanAllocation,
     return doc
 
 
-def export_skypilot(plan: LaunchPlan, job: dict[str, Any] | None = None) -> str:
+def export_skypilot(plan: LaunchPlan, job: dict[str, Any] | None = None, *,
+                    infra: bool = False) -> str:
     """All allocations as a multi-document YAML string (``job``: the launch config's job
     section)."""
     settings = JobSettings.from_settings(job)
     # the header is a YAML comment: keep plan values out of it, they could break the line
     header = (f"# SkyPilot tasks exported by gpucost: {len(plan.allocations)} document(s), "
               "one per allocation.\n")
-    body = yaml.safe_dump_all([task(plan, a, settings) for a in plan.allocations],
-                              sort_keys=False, explicit_start=True)
+    body = yaml.dump_all([task(plan, a, settings, infra=infra) for a in plan.allocations],
+                         Dumper=_Dumper, sort_keys=False, explicit_start=True,
+                         allow_unicode=True)
     return header + body

@@ -77,7 +77,7 @@ def test_no_aws_credentials_is_one_line(monkeypatch, plan_file, run_cli):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
-                           "--image", "ami-0123456789abcdef0")
+                           "--image", "ami-0123456789abcdef0", "--run", "true")
     assert code == 1
     assert err.strip().splitlines()[0].startswith("gpucost: error: aws us-east-1 allocation 0")
     assert "Unable to locate credentials" in err and "Traceback" not in err
