@@ -379,10 +379,12 @@ class GcpBackend(GcpInventory):
     def _exit_status(self, zone: str, name: str) -> str:
         """The guest attribute the job wrapper wrote ('' while it runs)."""
         from google.api_core import exceptions
+        from google.cloud import compute_v1
 
         try:
             answer = self._client("instances").get_guest_attributes(
-                project=self.project, zone=zone, instance=name, query_path="gpucost/")
+                request=compute_v1.GetGuestAttributesInstanceRequest(
+                    project=self.project, zone=zone, instance=name, query_path="gpucost/"))
         except exceptions.GoogleAPICallError:
             return ""  # none written yet (404), or not readable: shown as unknown
         for item in answer.query_value.items:
