@@ -119,13 +119,17 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         "security_group_ids": ("aws", list(security_group_ids)),
         "project": ("gcp", project), "network": ("gcp", network)})
     backends = make_backends(plan, config)
+    job = config.settings.get("job") or {}
     if not yes:
         click.echo("DRY RUN: nothing is created; pass --yes to launch.")
         for line in describe(plan, backends):
             click.echo(line)
+        for key in ("container", "setup", "run"):
+            if job.get(key):
+                click.echo(f"Every instance {key}: {' '.join(str(job[key]).split())}")
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
-    if not (config.settings.get("job") or {}).get("run"):
+    if not job.get("run"):
         _err("gpucost: warning: no run command (job.run in the launch config, or --run): "
              "the instances will sit idle until their hard limit or `gpucost down`")
     for alloc in plan.allocations:
