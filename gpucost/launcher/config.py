@@ -112,6 +112,11 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
         sgs = section.get("security_group_ids")
         if isinstance(sgs, str):
             section["security_group_ids"] = [sgs]
+        nets = section.get("gpu_networks")
+        if nets is not None and (not isinstance(nets, list)
+                                 or not all(isinstance(n, str) and n for n in nets)):
+            raise InputError(str(file), f"{provider}.gpu_networks", "a list of subnetworks "
+                             "(regions/REGION/subnetworks/NAME), one per extra GPU NIC")
     check_job(data.get("job") or {}, str(file), "job.")
     return LaunchConfig(settings=data, source=str(file))
 

@@ -91,6 +91,9 @@ def test_job_section_errors_exit_2(tmp_path, plan_file, run_cli):
     bad = write_config(tmp_path / "job2.yaml", {"job": {"run": ["python", "x.py"]}})
     code, _, err = run_cli("launch", plan, "--config", str(bad))
     assert code == 2 and "job.run: a shell command string" in err
+    bad = write_config(tmp_path / "gcp.yaml", {"gcp": {"gpu_networks": "net-1"}})
+    code, _, err = run_cli("launch", plan, "--config", str(bad))
+    assert code == 2 and "gcp.gpu_networks: a list of subnetworks" in err
     code, _, err = run_cli("launch", plan, "--env", "1BAD=x")
     assert code == 2 and "--env: 1BAD=x: NAME=VALUE" in err
     code, _, err = run_cli("launch", plan, "--container", "pytorch:24.05")
