@@ -3,8 +3,9 @@
 - One ``run_instances`` per instance, in rank order: rank 0 first, so that the others'
   user data carries its private IP as ``MASTER_ADDR`` (:mod:`~gpucost.launcher.bootstrap`).
   Each call has a ``ClientToken`` derived from the plan id, allocation, rank and
-  generation (:func:`instance_token`): a retried launch gets the same instance back, and
-  instances of the plan that already run (found by tag) are reused, not launched again.
+  generation (:func:`~gpucost.launcher.naming.client_token`): a retried launch gets the
+  same instance back, and instances of the plan that already run (found by tag) are
+  reused, not launched again.
 - User data: :func:`~gpucost.launcher.bootstrap.boot_script` (the job, its rank variables,
   the hard-limit timer, ``on_exit``); ``InstanceInitiatedShutdownBehavior=terminate``
   (``stop`` only for ``on_exit: stop`` on on-demand instances), so power-off ends billing.
@@ -26,7 +27,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -42,7 +42,7 @@ from gpucost.launcher.backends import (
 )
 from gpucost.launcher.bootstrap import JobSettings, boot_script, hard_limit_hours, is_cluster
 from gpucost.launcher.config import region_settings
-from gpucost.launcher.naming import placement_group_name
+from gpucost.launcher.naming import client_token, placement_group_name
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 
 DLAMI_SSM_PARAMETER = (
@@ -61,15 +61,6 @@ TAG_USD_PER_HOUR = "gpucost:usd-per-hour"
 TAG_PLAN_COST = "gpucost:plan-cost-usd"
 TAG_BUDGET = "gpucost:budget-usd"
 TAG_HARD_LIMIT = "gpucost:hard-limit-hours"
-
-
-def instance_token(plan_id: str, allocation: int, rank: int, generation: int = 0) -> str:
-    """EC2 ``ClientToken`` (<= 64 ASCII chars) of one instance of a plan.
-
-    ``generation`` moves on only when EC2 answers a token with an instance that is
-    terminated (the plan was rolled back or taken down before)."""
-    key = f"{plan_id}:{allocation}:{rank}" + (f":{generation}" if generation else "")
-    return f"gpucost-{hashlib.sha256(key.encode()).hexdigest()[:48]}"
 
 
 def cluster_group_name(plan_id: str) -> str:
@@ -334,7 +325,7 @@ class AwsBackend(AwsInventory):
         from botocore.exceptions import BotoCoreError, ClientError
 
         for generation in range(MAX_TOKEN_GENERATIONS):
-            params["ClientToken"] = instance_token(plan.plan_id, alloc.index, rank, generation)
+            params["ClientToken"] = client_token(plan.plan_id, alloc.index, generation, rank)
             try:
                 answer = ec2.run_instances(**params)
             except ClientError as exc:

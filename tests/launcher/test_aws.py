@@ -12,8 +12,9 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from gpucost.launcher import LaunchConfig, launch_plan, load_plan, make_backends
-from gpucost.launcher.aws import DLAMI_SSM_PARAMETER, AwsBackend, instance_token
+from gpucost.launcher.aws import DLAMI_SSM_PARAMETER, AwsBackend
 from gpucost.launcher.backends import CapacityError
+from gpucost.launcher.naming import client_token
 
 IMAGE = "ami-0123456789abcdef0"
 REGION = "us-east-1"
@@ -272,8 +273,8 @@ def test_relaunch_sends_same_client_tokens(aws_env, plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
     alloc = plan.allocations[0]
     client = boto3.client("ec2", region_name=REGION)
-    tokens = [instance_token(plan.plan_id, 0, rank) for rank in (0, 1)]
-    assert len(set(tokens)) == 2 and tokens[0] != instance_token(plan.plan_id, 1, 0)
+    tokens = [client_token(plan.plan_id, 0, rank=rank) for rank in (0, 1)]
+    assert len(set(tokens)) == 2 and tokens[0] != client_token(plan.plan_id, 1)
     assert all(len(t) <= 64 for t in tokens)
     with Stubber(client) as stub:
         for _ in range(2):  # EC2 answers a repeated token with the same instance
@@ -295,11 +296,11 @@ def test_token_of_a_terminated_launch_moves_to_next_generation(aws_env, plan_fil
     with Stubber(client) as stub:
         stub.add_response("describe_instances", {"Reservations": []})
         stub.add_response("run_instances", _reservation(["i-old"], "terminated"),
-                          _expected(instance_token(plan.plan_id, 0, 0)))
+                          _expected(client_token(plan.plan_id, 0)))
         stub.add_response("run_instances", _reservation(["i-new0"], "pending"),
-                          _expected(instance_token(plan.plan_id, 0, 0, 1)))
+                          _expected(client_token(plan.plan_id, 0, 1)))
         stub.add_response("run_instances", _reservation(["i-new1"], "pending"),
-                          _expected(instance_token(plan.plan_id, 0, 1)))
+                          _expected(client_token(plan.plan_id, 0, rank=1)))
         created = []
         AwsBackend({"image": IMAGE}, client_factory=lambda *_: client).launch(
             plan, plan.allocations[0], created)
