@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import yaml
 from moto import mock_aws
@@ -111,3 +113,11 @@ def test_job_section_and_flags_in_dry_run(tmp_path, plan_file, run_cli):
     assert "hard limit 3 h" in out and "no run command" not in err
     code, out, err = run_cli("launch", str(plan_file("plan_aws.json")))
     assert "no run command" in err and "hard limit 12 h" in out  # 10 h planned + 20%
+
+
+def test_shipped_example_launch_config_is_valid(plan_file, run_cli):
+    example = Path(__file__).parents[2] / "examples" / "launch.yaml"
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--config",
+                             str(example))
+    assert code == 0, err
+    assert "Every instance run: torchrun --nnodes $NNODES" in out and "no run command" not in err
