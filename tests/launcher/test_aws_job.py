@@ -153,7 +153,8 @@ def test_divisible_shares_and_on_exit_stop(aws, plan_file, run_cli):
 def test_idempotent_relaunch_says_nothing_new(aws, plan_file, run_cli):
     plan = str(plan_file("plan_aws.json"))
     code, out, err = run_cli("launch", plan, "--yes", "--image", IMAGE, "--run", "true")
-    assert code == 0, err and "Launched 3 instance(s)" in out
+    assert code == 0, err
+    assert "Launched 3 instance(s)" in out
     code, out, err = run_cli("launch", plan, "--yes", "--image", IMAGE, "--run", "true")
     assert code == 0, err
     assert "Nothing new was created" in out and "Launched" not in out
@@ -249,7 +250,8 @@ def test_launch_status_down_against_moto_server(moto_server, plan_file, run_cli)
     assert code == 0, err
     check_cluster_user_data(instances())
     code, out, err = run_cli("status", "llm-pretrain-9f8e7d6c")
-    assert code == 0, err and "Spend so far" in out
+    assert code == 0, err
+    assert "2 instance(s) of plan llm-pretrain-9f8e7d6c" in out and "Spend so far" in out
     code, out, err = run_cli("down", "llm-pretrain-9f8e7d6c")
     assert code == 0, err
     assert "Terminated 2 instance(s)" in out and "deleted security group" in out
