@@ -24,8 +24,9 @@ from gpucost.launcher import (
     refusal_reasons,
 )
 from gpucost.launcher.backends import backend_names
-from gpucost.launcher.config import apply_flags
+from gpucost.launcher.config import ON_EXIT, LaunchConfig, apply_flags, parse_env_flags
 from gpucost.launcher.locate import find_plan_instances
+from gpucost.launcher.status import format_report, recorded_regions, status_report
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -35,6 +36,42 @@ config_option = click.option(
 
 def _err(line: str) -> None:
     click.echo(line, err=True)
+
+
+job_options = [
+    click.option("--setup", default=None, help="Shell command run once at boot before the "
+                 "run command (overrides job.setup in the launch config)."),
+    click.option("--run", "run_command", default=None, help="The training command, run at "
+                 "boot with NODE_RANK, NNODES, GPUS_PER_NODE, MASTER_ADDR, MASTER_PORT, "
+                 "GPUCOST_RUN / GPUCOST_SHARE set (overrides job.run)."),
+    click.option("--container", default=None, metavar="IMAGE", help="Run the run command "
+                 "inside this container image (docker, --gpus all, host network)."),
+    click.option("--env", "envs", multiple=True, metavar="NAME=VALUE",
+                 help="Extra environment variable for the job; repeatable."),
+    click.option("--on-exit", type=click.Choice(ON_EXIT), default=None,
+                 help="What an instance does when the run command exits (default "
+                      "terminate)."),
+    click.option("--hard-limit-hours", type=click.FloatRange(min=0, min_open=True),
+                 default=None, help="Power off after this many hours whatever happens "
+                 "(default: the allocation's planned hours + 20%)."),
+]
+
+
+def _with_job_options(func: Any, count: int = len(job_options)) -> Any:
+    for option in reversed(job_options[:count]):
+        func = option(func)
+    return func
+
+
+def _apply_job_flags(config: LaunchConfig, setup: str | None, run_command: str | None,
+                     container: str | None, envs: tuple[str, ...], on_exit: str | None,
+                     hard_limit_hours: float | None) -> None:
+    for key, value in (("setup", setup), ("run", run_command), ("container", container),
+                       ("on_exit", on_exit), ("hard_limit_hours", hard_limit_hours)):
+        config.override("job", key, value)
+    if envs:
+        job = config.settings.setdefault("job", {})
+        job["envs"] = {**(job.get("envs") or {}), **parse_env_flags(envs)}
 
 
 @click.command()
@@ -56,38 +93,60 @@ def _err(line: str) -> None:
 @click.option("--network", default=None, help="GCP network (e.g. global/networks/default).")
 @click.option("--timeout", default=900.0, show_default=True,
               help="Seconds to wait for a rollback's terminations.")
+@_with_job_options
 def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
            config_path: str | None, images: tuple[str, ...], key_name: str | None,
            subnet_id: str | None, security_group_ids: tuple[str, ...], project: str | None,
-           network: str | None, timeout: float) -> int:
-    """Provision PLAN_FILE (from `gpucost plan --output json`): a dry run unless --yes."""
+           network: str | None, timeout: float, setup: str | None, run_command: str | None,
+           container: str | None, envs: tuple[str, ...], on_exit: str | None,
+           hard_limit_hours: float | None) -> int:
+    """Provision PLAN_FILE (from `gpucost plan --output json`): a dry run unless --yes.
+
+    Every instance runs the job at boot (--setup/--run or job: in the launch config) and
+    ends itself when the run exits (--on-exit) or at the hard limit."""
     plan = load_plan(plan_file)
+    reasons = refusal_reasons(plan)
+    if reasons and not force:  # why the plan cannot run comes before any flag problem
+        for reason in reasons:
+            _err(f"gpucost: refused: {reason}")
+        _err("gpucost: pass --force to launch anyway")
+        return 1
     config = load_config(config_path)
+    _apply_job_flags(config, setup, run_command, container, envs, on_exit, hard_limit_hours)
     providers = list(dict.fromkeys(a.provider for a in plan.allocations))
     apply_flags(config, providers, images, {
         "key_name": ("aws", key_name), "subnet_id": ("aws", subnet_id),
         "security_group_ids": ("aws", list(security_group_ids)),
         "project": ("gcp", project), "network": ("gcp", network)})
     backends = make_backends(plan, config)
-    reasons = refusal_reasons(plan)
+    job = config.settings.get("job") or {}
     if not yes:
         click.echo("DRY RUN: nothing is created; pass --yes to launch.")
         for line in describe(plan, backends):
             click.echo(line)
-    if reasons and not force:
-        for reason in reasons:
-            _err(f"gpucost: refused: {reason}")
-        _err("gpucost: pass --force to launch anyway")
-        return 1
+        for key in ("container", "setup", "run"):
+            if job.get(key):
+                click.echo(f"Every instance {key}: {' '.join(str(job[key]).split())}")
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
+    if not job.get("run"):
+        _err("gpucost: warning: no run command (job.run in the launch config, or --run): "
+             "the instances will sit idle until their hard limit or `gpucost down`")
+    for alloc in plan.allocations:
+        for warning in getattr(backends[alloc.provider], "warnings", lambda *_: [])(plan, alloc):
+            _err(f"gpucost: warning: {warning}")
     if not yes:
         return 0
     result = launch_plan(plan, backends, allow_partial=allow_partial, timeout=timeout,
                          echo=click.echo)
-    click.echo(f"Launched {len(result.instances)} instance(s) for plan {plan.plan_id}; "
-               f"`gpucost status {plan.plan_id}` to follow, `gpucost down {plan.plan_id}` "
-               "to terminate.")
+    follow = (f"`gpucost status {plan.plan_id}` to follow, `gpucost down {plan.plan_id}` "
+              "to terminate.")
+    if result.instances or result.failed:
+        click.echo(f"Launched {len(result.instances)} instance(s) for plan {plan.plan_id}; "
+                   + follow)
+    else:
+        click.echo(f"Nothing new was created: plan {plan.plan_id} already runs all "
+                   f"{sum(a.instances for a in plan.allocations)} instance(s); " + follow)
     if result.state_file is None:
         _err("gpucost: warning: could not write the local launch record (status/down "
              "will need --region)")
@@ -125,18 +184,26 @@ def _with_search_options(func: Any) -> Any:
               show_default=True)
 def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
            project: str | None, config_path: str | None, output: str) -> int:
-    """List PLAN_ID's instances and their states, found by tag / label."""
+    """Show PLAN_ID's instances (found by tag / label): state, uptime, the run's exit
+    status and spend so far against the plan's cost and budget.
+
+    PLAN_ID may also be the plan JSON file."""
+    plan = load_plan(plan_id) if plan_id.endswith(".json") and Path(plan_id).is_file() else None
+    if plan is not None:
+        plan_id = plan.plan_id
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
-        warn=_err)
-    instances = [i for _, items in found for i in items]
+        warn=_err, method="inspect")
+    report = status_report([i for _, items in found for i in items],
+                           plan_cost_usd=plan.total_cost_usd if plan else None,
+                           budget_usd=plan.budget_usd if plan else None)
     if output == "json":
-        click.echo(json.dumps([i.to_json() for i in instances], indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        for i in instances:
-            click.echo(f"{i.provider:4} {i.zone or i.region:16} {i.id:32} {i.instance_type:22}"
-                       f" {i.pricing:9} alloc {i.allocation or '?':>3}  {i.state}")
-        click.echo(f"{len(instances)} instance(s) of plan {plan_id}")
+        for line in format_report(report, plan_id):
+            click.echo(line)
+    for warning in report.warnings:
+        _err(f"gpucost: warning: {warning}")
     return 0 if complete else 1
 
 
@@ -147,18 +214,24 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
               help="Seconds to wait for the instances to be gone.")
 def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
          project: str | None, config_path: str | None, timeout: float) -> int:
-    """Terminate all of PLAN_ID's instances (found by tag / label) and wait until gone."""
+    """Terminate all of PLAN_ID's instances (found by tag / label), wait until gone, then
+    delete what launch created besides them (placement groups, security group)."""
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err)
     total = 0
     for backend, instances in found:
-        if not instances:
-            continue
-        click.echo(f"{backend.name}: terminating {len(instances)} instance(s): "
-                   f"{', '.join(i.id for i in instances)}")
-        backend.terminate(instances, timeout)
-        total += len(instances)
+        if instances:
+            click.echo(f"{backend.name}: terminating {len(instances)} instance(s): "
+                       f"{', '.join(i.id for i in instances)}")
+            backend.terminate(instances, timeout)
+            total += len(instances)
+        cleanup = getattr(backend, "cleanup", None)
+        if cleanup is not None:
+            where = sorted(set(regions or recorded_regions(plan_id, backend.name))
+                           | {i.region for i in instances})
+            for item in cleanup(plan_id, where, timeout):
+                click.echo(f"{backend.name}: deleted {item}")
     click.echo(f"Terminated {total} instance(s) of plan {plan_id}." if total else
                f"No instances of plan {plan_id} found.")
     return 0 if complete else 1
@@ -171,13 +244,22 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
               help="File to write (default: stdout). SkyPilot: one YAML document per "
                    "allocation, separated by ---.")
-def export(plan_file: str, fmt: str, output: str | None) -> int:
-    """Export PLAN_FILE for another tool (SkyPilot task YAML)."""
+@click.option("--infra", is_flag=True, help="SkyPilot: write resources.infra "
+              "(SkyPilot >= 0.10) instead of cloud/region/zone.")
+@config_option
+@lambda func: _with_job_options(func, 4)  # setup, run, container, env
+def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_path: str | None,
+           setup: str | None, run_command: str | None, container: str | None,
+           envs: tuple[str, ...]) -> int:
+    """Export PLAN_FILE for another tool (SkyPilot task YAML, with the job's setup, run
+    and envs from the launch config or the flags)."""
     plan = load_plan(plan_file)
     if not plan.allocations:
         raise InputError(plan_file, "allocations", "at least one allocation to export "
                          f"(plan status {plan.status})")
-    text = export_skypilot(plan)
+    config = load_config(config_path)
+    _apply_job_flags(config, setup, run_command, container, envs, None, None)
+    text = export_skypilot(plan, config.settings.get("job"), infra=infra)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)

@@ -6,6 +6,9 @@
 - :mod:`~gpucost.launcher.runner` launches all-or-nothing through the backends registered
   in :mod:`~gpucost.launcher.backends` (:mod:`~gpucost.launcher.aws`,
   :mod:`~gpucost.launcher.gcp`), which find and terminate instances by tag / label;
+- :mod:`~gpucost.launcher.bootstrap` writes what every instance runs at boot (the job, its
+  rank variables, the self-termination);
+- :mod:`~gpucost.launcher.status` turns what the backends find into uptime and spend;
 - :mod:`~gpucost.launcher.state` keeps a small local record (never required);
 - :mod:`~gpucost.launcher.skypilot` exports a plan as SkyPilot task YAML.
 

@@ -18,6 +18,16 @@ default); a missing ``--config`` file is an error. Command-line flags override t
       subnetwork: regions/us-central1/subnetworks/default   # optional
       image: projects/deeplearning-platform-release/global/images/family/...
       disk_gb: 200
+      gpu_networks:                 # A3 only: one subnetwork per extra GPUDirect NIC
+        - regions/us-central1/subnetworks/gpu-net-1
+    job:                            # what runs on every instance (see bootstrap.py)
+      setup: pip install -r requirements.txt
+      run: torchrun --nnodes $NNODES --nproc-per-node $GPUS_PER_NODE ... train.py
+      container: nvcr.io/nvidia/pytorch:24.05-py3   # optional: run `run` inside it
+      envs: {WANDB_PROJECT: llm}
+      on_exit: terminate            # terminate | stop | keep, when the run command exits
+      hard_limit_hours: 40          # default: the allocation's planned hours + 20%
+      master_port: 29500
 """
 
 from __future__ import annotations
@@ -33,9 +43,14 @@ from gpucost.launcher.backends import backend_names
 
 # Keys each provider section accepts; anything else is a typo worth reporting.
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
-    "aws": ("image", "key_name", "subnet_id", "security_group_ids", "regions"),
-    "gcp": ("image", "project", "network", "subnetwork", "disk_gb", "service_account"),
+    "aws": ("image", "key_name", "subnet_id", "security_group_ids", "regions",
+            "iam_instance_profile"),
+    "gcp": ("image", "project", "network", "subnetwork", "disk_gb", "service_account",
+            "gpu_networks"),
+    "job": ("setup", "run", "container", "envs", "on_exit", "hard_limit_hours",
+            "master_port"),
 }
+ON_EXIT = ("terminate", "stop", "keep")
 
 
 def default_config_path() -> Path:
@@ -53,8 +68,12 @@ class LaunchConfig:
     source: str = "(defaults)"
 
     def provider(self, name: str) -> dict[str, Any]:
-        """A copy of the settings of provider ``name`` (empty if none)."""
-        return copy.deepcopy(self.settings.get(name, {}))
+        """A copy of the settings of provider ``name`` (empty if none), with the ``job``
+        section under ``"job"``: every backend writes the same job into its boot script."""
+        settings = copy.deepcopy(self.settings.get(name, {}))
+        if name != "job" and self.settings.get("job"):
+            settings["job"] = copy.deepcopy(self.settings["job"])
+        return settings
 
     def override(self, provider: str, key: str, value: Any) -> None:
         """Set ``key`` for ``provider`` (flags win over the file); ``None`` is ignored."""
@@ -93,7 +112,49 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
         sgs = section.get("security_group_ids")
         if isinstance(sgs, str):
             section["security_group_ids"] = [sgs]
+        nets = section.get("gpu_networks")
+        if nets is not None and (not isinstance(nets, list)
+                                 or not all(isinstance(n, str) and n for n in nets)):
+            raise InputError(str(file), f"{provider}.gpu_networks", "a list of subnetworks "
+                             "(regions/REGION/subnetworks/NAME), one per extra GPU NIC")
+    check_job(data.get("job") or {}, str(file), "job.")
     return LaunchConfig(settings=data, source=str(file))
+
+
+def check_job(job: dict[str, Any], where: str, prefix: str = "") -> None:
+    """Validate the ``job`` settings (from the file, or flags with ``prefix`` '')."""
+    for key in ("setup", "run", "container"):
+        if job.get(key) is not None and not isinstance(job[key], str):
+            raise InputError(where, f"{prefix}{key}", f"a shell command string, got {job[key]!r}")
+    envs = job.get("envs")
+    if envs is not None and (not isinstance(envs, dict) or not all(
+            isinstance(k, str) and k.isidentifier() for k in envs)):
+        raise InputError(where, f"{prefix}envs", "a mapping of NAME: value (NAME a valid "
+                         "environment variable name)")
+    if job.get("on_exit") is not None and job["on_exit"] not in ON_EXIT:
+        raise InputError(where, f"{prefix}on_exit", f"one of {', '.join(ON_EXIT)}, got "
+                         f"{job['on_exit']!r}")
+    limit = job.get("hard_limit_hours")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
+                              or limit <= 0):
+        raise InputError(where, f"{prefix}hard_limit_hours", f"a number of hours > 0, got "
+                         f"{limit!r}")
+    port = job.get("master_port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                             or not 1 <= port <= 65535):
+        raise InputError(where, f"{prefix}master_port", f"a port number, got {port!r}")
+
+
+def parse_env_flags(values: tuple[str, ...]) -> dict[str, str]:
+    """``--env NAME=VALUE`` flags as a mapping (InputError on a bad one)."""
+    envs: dict[str, str] = {}
+    for spec in values:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.isidentifier():
+            raise InputError("--env", spec, "NAME=VALUE with NAME a valid environment "
+                             "variable name")
+        envs[name] = value
+    return envs
 
 
 def apply_flags(config: LaunchConfig, providers: list[str], images: tuple[str, ...],
@@ -112,3 +173,8 @@ def apply_flags(config: LaunchConfig, providers: list[str], images: tuple[str, .
         config.override(provider, "image", image)
     for key, (provider, value) in flags.items():
         config.override(provider, key, value)
+    job = config.settings.get("job") or {}
+    check_job(job, "launch flags")
+    if job.get("container") and not job.get("run"):
+        raise InputError(config.source, "job.container", "a run command to run in the "
+                         "container (job.run or --run)")

@@ -22,9 +22,11 @@ Found = list[tuple[Backend, list[Instance]]]
 def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequence[str],
                         config: LaunchConfig,
                         overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
-                        warn: Callable[[str], None] = print) -> tuple[Found, bool]:
+                        warn: Callable[[str], None] = print,
+                        method: str = "find") -> tuple[Found, bool]:
     """The plan's instances per searched backend, and whether every search that matters
-    ran (a provider neither asked for nor recorded may be skipped with a note)."""
+    ran (a provider neither asked for nor recorded may be skipped with a note).
+    ``method`` names the backend method that searches (``inspect`` for ``status``)."""
     state = read_state(plan_id) or {}
     recorded_all: dict[str, dict[str, Any]] = state.get("providers") or {}
     complete = True
@@ -40,7 +42,7 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
             if getattr(backend, "needs_regions", False) and not search_regions:
                 raise LaunchError(f"no launch record of {plan_id} on this machine: pass "
                                   "--region")
-            found.append((backend, backend.find(plan_id, search_regions)))
+            found.append((backend, getattr(backend, method)(plan_id, search_regions)))
         except LaunchError as exc:
             warn(f"gpucost: {'warning' if important else 'note'}: {name} not searched: {exc}")
             complete = complete and not important

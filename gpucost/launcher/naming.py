@@ -14,14 +14,15 @@ import re
 _GCE_MAX = 63
 
 
-def client_token(plan_id: str, allocation: int, generation: int = 0) -> str:
-    """EC2 ``ClientToken`` (<= 64 ASCII chars) for one allocation of a plan.
+def client_token(plan_id: str, allocation: int, generation: int = 0, rank: int = 0) -> str:
+    """EC2 ``ClientToken`` (<= 64 ASCII chars) for instance ``rank`` of one allocation.
 
     ``generation`` 0 is the first launch; the AWS backend moves to the next generation
     only when EC2 answers a token with instances that are all terminated (the plan was
     rolled back or taken down before), so a retry never creates a second set.
     """
-    key = f"{plan_id}:{allocation}" + (f":{generation}" if generation else "")
+    key = f"{plan_id}:{allocation}" + (f":{generation}" if generation else "") + (
+        f"#{rank}" if rank else "")
     return f"gpucost-{hashlib.sha256(key.encode()).hexdigest()[:48]}"
 
 

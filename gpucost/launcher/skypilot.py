@@ -1,4 +1,5 @@
-"""Export a plan as SkyPilot task YAML: one document per allocation, in one file.
+"""Export a plan as SkyPilot task YAML: one document per allocation (one per experiment
+in ``experiments`` plans), in one file.
 
 Documents are separated by ``---`` (read them with ``yaml.safe_load_all``); each is a
 complete task that ``sky launch`` accepts on its own, named ``<plan-id>-<alloc>``, e.g.
@@ -7,10 +8,24 @@ complete task that ``sky launch`` accepts on its own, named ``<plan-id>-<alloc>`
     num_nodes: 2
     resources: {cloud: aws, region: us-east-1, zone: us-east-1a,
                 instance_type: p4d.24xlarge, accelerators: "A100:8", use_spot: true}
+    envs: {GPUCOST_PLAN_ID: llm-1a2b3c4d, MASTER_PORT: "29500", ...}
+    setup: pip install -r requirements.txt
+    run: |
+      <the variables gpucost's own launcher sets, from SkyPilot's>
+      torchrun ...
 
-GCP N1 types with attached GPUs (``n1-standard-8+1xT4``) become ``instance_type:
-n1-standard-8`` plus the accelerators. Accelerator names are SkyPilot's: ours are used
-as they are except where SkyPilot spells them differently (:data:`SKYPILOT_GPU_NAMES`).
+With ``infra=True`` (``--infra``), resources say ``infra: aws/us-east-1/us-east-1a``
+instead (SkyPilot >= 0.10 prefers it, and refuses both forms in one task).
+
+``setup``, ``run``, ``container`` (``resources.image_id: docker:...``) and ``envs`` come
+from the launch config's ``job`` section or the flags. ``run`` starts by setting
+``NODE_RANK``, ``NNODES``, ``GPUS_PER_NODE`` and ``MASTER_ADDR`` from SkyPilot's
+``SKYPILOT_*`` variables, so the same command works under ``gpucost launch`` and ``sky``.
+
+Every value goes through the YAML library (never string formatting), so a job name or
+command with newlines or colons stays one value. GCP N1 types with attached GPUs
+(``n1-standard-8+1xT4``) become ``instance_type: n1-standard-8`` plus the accelerators.
+Accelerator names are SkyPilot's (:data:`SKYPILOT_GPU_NAMES` where they differ).
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ from typing import Any
 import yaml
 
 from gpucost.catalog.instance_types import split_instance_type
+from gpucost.launcher.bootstrap import JobSettings, cluster_size, environment
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 
 # Only where SkyPilot's name differs from our canonical one. SkyPilot calls the 40 GB
@@ -31,38 +47,85 @@ SKYPILOT_GPU_NAMES: dict[str, str] = {
 }
 # Plan provider name -> SkyPilot cloud name, where they differ.
 SKYPILOT_CLOUDS: dict[str, str] = {}
+# Set at run time from SkyPilot's variables (the rest are fixed envs).
+RUNTIME_VARIABLES = ("NODE_RANK", "NNODES", "GPUS_PER_NODE", "MASTER_ADDR", "GPUCOST_SHARE")
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper writing multi-line strings (scripts) as literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def skypilot_gpu(gpu: str) -> str:
     return SKYPILOT_GPU_NAMES.get(gpu, gpu)
 
 
-def task(plan: LaunchPlan, alloc: PlanAllocation) -> dict[str, Any]:
+def _run_prelude(plan: LaunchPlan, alloc: PlanAllocation) -> str:
+    """Shell lines mapping SkyPilot's variables onto gpucost's (fixed text, no plan values)."""
+    if cluster_size(plan, alloc) > 1:
+        return ("export NODE_RANK=\"$SKYPILOT_NODE_RANK\" NNODES=\"$SKYPILOT_NUM_NODES\"\n"
+                "export GPUS_PER_NODE=\"$SKYPILOT_NUM_GPUS_PER_NODE\"\n"
+                "export MASTER_ADDR=\"$(echo \"$SKYPILOT_NODE_IPS\" | head -n1)\"\n")
+    prelude = ("export NODE_RANK=0 NNODES=1 GPUS_PER_NODE=\"$SKYPILOT_NUM_GPUS_PER_NODE\" "
+               "MASTER_ADDR=127.0.0.1\n")
+    if plan.mode == "divisible":  # every node works alone on its own share
+        prelude += ("export GPUCOST_SHARE=$((GPUCOST_SHARE_BASE + "
+                    "SKYPILOT_NODE_RANK))\n")
+    return prelude
+
+
+def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None, *,
+         infra: bool = False) -> dict[str, Any]:
     """The SkyPilot task for one allocation."""
+    job = job or JobSettings()
     instance_type, _, _ = split_instance_type(alloc.instance_type)
-    resources: dict[str, Any] = {
-        "cloud": SKYPILOT_CLOUDS.get(alloc.provider, alloc.provider),
-        "region": alloc.region,
-    }
-    if alloc.zone:
-        resources["zone"] = alloc.zone
+    cloud = SKYPILOT_CLOUDS.get(alloc.provider, alloc.provider)
+    resources: dict[str, Any]
+    if infra:
+        resources = {"infra": "/".join([cloud, alloc.region] + [alloc.zone] * bool(alloc.zone))}
+    else:
+        resources = {"cloud": cloud, "region": alloc.region}
+        if alloc.zone:
+            resources["zone"] = alloc.zone
     resources.update({
         "instance_type": instance_type,
         "accelerators": f"{skypilot_gpu(alloc.gpu)}:{alloc.gpu_count}",
         "use_spot": alloc.spot,
     })
+    if job.container:
+        resources["image_id"] = f"docker:{job.container}"
+    envs = {k: v for k, v in environment(plan, alloc, 0, "", job).items()
+            if k not in RUNTIME_VARIABLES and not k.startswith("GPUCOST_HARD_LIMIT")
+            and k != "GPUCOST_ON_EXIT"}
+    if plan.mode == "divisible":
+        envs["GPUCOST_SHARE_BASE"] = str(sum(a.instances for a in plan.allocations
+                                             if a.index < alloc.index))
     doc: dict[str, Any] = {"name": f"{plan.plan_id}-{alloc.index}",
-                           "num_nodes": alloc.instances, "resources": resources}
-    if alloc.run:
-        doc["envs"] = {"GPUCOST_RUN": alloc.run}
-    doc["envs"] = {**doc.get("envs", {}), "GPUCOST_PLAN_ID": plan.plan_id}
+                           "num_nodes": alloc.instances, "resources": resources,
+                           "envs": envs}
+    if job.setup:
+        doc["setup"] = job.setup
+    doc["run"] = _run_prelude(plan, alloc) + (job.run or "echo 'gpucost: no run command "
+                                                         "given (job.run or --run)'") + "\n"
     return doc
 
 
-def export_skypilot(plan: LaunchPlan) -> str:
-    """All allocations as a multi-document YAML string."""
-    header = (f"# SkyPilot tasks for gpucost plan {plan.plan_id} (job {plan.job_name}): "
-              f"{len(plan.allocations)} document(s), one per allocation.\n")
-    body = yaml.safe_dump_all([task(plan, a) for a in plan.allocations], sort_keys=False,
-                              explicit_start=True)
+def export_skypilot(plan: LaunchPlan, job: dict[str, Any] | None = None, *,
+                    infra: bool = False) -> str:
+    """All allocations as a multi-document YAML string (``job``: the launch config's job
+    section)."""
+    settings = JobSettings.from_settings(job)
+    # the header is a YAML comment: keep plan values out of it, they could break the line
+    header = (f"# SkyPilot tasks exported by gpucost: {len(plan.allocations)} document(s), "
+              "one per allocation.\n")
+    body = yaml.dump_all([task(plan, a, settings, infra=infra) for a in plan.allocations],
+                         Dumper=_Dumper, sort_keys=False, explicit_start=True,
+                         allow_unicode=True)
     return header + body

@@ -1,6 +1,7 @@
 """The AWS backend against moto (real boto3 clients), plus botocore Stubber / event hooks
 where moto does not go: ClientToken idempotency (moto ignores the token), placement
-groups (moto does not implement them) and injected capacity errors."""
+groups (moto does not implement them: :class:`PlacementGroups` answers those three calls
+at the botocore event boundary) and injected capacity errors."""
 
 from __future__ import annotations
 
@@ -19,17 +20,56 @@ IMAGE = "ami-0123456789abcdef0"
 REGION = "us-east-1"
 
 
-@pytest.fixture
-def aws(aws_env, monkeypatch):
-    """moto for all of AWS, and a fresh default boto3 session whose events tests can hook."""
-    with mock_aws():
-        session = boto3.Session(region_name=REGION)
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
-        yield session
-
-
 def _answer(status: int, parsed: dict) -> tuple[AWSResponse, dict]:
     return AWSResponse(f"https://ec2.{REGION}.amazonaws.com/", status, {}, None), parsed
+
+
+class PlacementGroups:
+    """Create / describe / delete placement groups for a session's EC2 clients (moto does
+    not implement them); records every call."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.groups: dict[str, dict] = {}
+        self.created: list[dict] = []
+        self.deleted: list[dict] = []
+        for op, handler in (("CreatePlacementGroup", self._create),
+                            ("DescribePlacementGroups", self._describe),
+                            ("DeletePlacementGroup", self._delete)):
+            session.events.register(f"before-call.ec2.{op}", handler)
+
+    def _create(self, params, **_):
+        body = params["body"]
+        self.created.append(body)
+        tags = {body[k]: body[k.replace(".Key", ".Value")] for k in body
+                if k.startswith("TagSpecification.1.Tag.") and k.endswith(".Key")}
+        self.groups[body["GroupName"]] = {"GroupName": body["GroupName"],
+                                          "Strategy": body["Strategy"], "Tags": tags}
+        return _answer(200, {})
+
+    def _describe(self, params, **_):
+        body = params["body"]
+        wanted = {body[k.replace(".Name", ".Value.1")] for k in body
+                  if k.startswith("Filter.") and k.endswith(".Name")
+                  and body[k] == "tag:gpucost:plan-id"}
+        return _answer(200, {"PlacementGroups": [
+            {"GroupName": g["GroupName"], "Strategy": g["Strategy"]}
+            for g in self.groups.values() if g["Tags"].get("gpucost:plan-id") in wanted]})
+
+    def _delete(self, params, **_):
+        self.deleted.append(params["body"])
+        self.groups.pop(params["body"]["GroupName"], None)
+        return _answer(200, {})
+
+
+@pytest.fixture
+def aws(aws_env, monkeypatch):
+    """moto for all of AWS, and a fresh default boto3 session whose events tests can hook
+    (placement groups answered by :class:`PlacementGroups`, as ``session.pgs``)."""
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        session.pgs = PlacementGroups(session)
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+        yield session
 
 
 def instances(state_names=("pending", "running")) -> list[dict]:
@@ -82,10 +122,11 @@ def test_spot_market_options_sent(aws, plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
     backends = make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}}))
     launch_plan(plan, backends, echo=lambda _: None)
-    assert "InstanceMarketOptions" not in sent[0]
-    assert sent[1]["InstanceMarketOptions"] == {"MarketType": "spot", "SpotOptions": {
+    assert len(sent) == 3  # one call per instance: 2 x g5.xlarge, then the spot p3
+    assert "InstanceMarketOptions" not in sent[0] and "InstanceMarketOptions" not in sent[1]
+    assert sent[2]["InstanceMarketOptions"] == {"MarketType": "spot", "SpotOptions": {
         "SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}}
-    assert sent[0]["MinCount"] == sent[0]["MaxCount"] == 2
+    assert all(p["MinCount"] == p["MaxCount"] == 1 for p in sent)
 
 
 def test_default_image_from_ssm(aws, plan_file, run_cli):
@@ -115,20 +156,20 @@ def test_missing_ssm_parameter_is_one_clear_error(aws, plan_file, run_cli):
 def test_rollback_on_capacity_error(aws, plan_file, run_cli):
     calls = []
 
-    def second_fails(params, **_):
+    def third_fails(params, **_):
         calls.append(params)
-        if len(calls) == 2:
+        if len(calls) == 3:
             return _answer(500, {"Error": {"Code": "InsufficientInstanceCapacity",
                                            "Message": "no p3.2xlarge capacity"}})
         return None
 
-    aws.events.register("before-call.ec2.RunInstances", second_fails)
+    aws.events.register("before-call.ec2.RunInstances", third_fails)
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
                            "--image", IMAGE)
     assert code == 1
     assert "InsufficientInstanceCapacity" in err and "no p3.2xlarge capacity" in err
     assert "rolled back: terminated the 2 instance(s)" in err
-    assert len(calls) == 2
+    assert len(calls) == 3
     assert instances(("pending", "running", "stopping", "stopped")) == []
     assert len(instances(("terminated",))) == 2
 
@@ -149,23 +190,19 @@ def test_allow_partial_keeps_other_allocations(aws, plan_file, run_cli):
 
 
 def test_placement_group_for_multinode_single_mode(aws, plan_file):
-    created, deleted, sent = [], [], []
-    aws.events.register("before-call.ec2.CreatePlacementGroup",
-                        lambda params, **_: created.append(params["body"]) or _answer(200, {}))
-    aws.events.register("before-call.ec2.DeletePlacementGroup",
-                        lambda params, **_: deleted.append(params["body"]) or _answer(200, {}))
+    sent = []
     aws.events.register("provide-client-params.ec2.RunInstances",
                         lambda params, **_: sent.append(dict(params)))
     plan = load_plan(plan_file("plan_single_multinode.json"))
     backends = make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}}))
     result = launch_plan(plan, backends, echo=lambda _: None)
     assert len(result.instances) == 2
-    assert created[0]["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c"
-    assert created[0]["Strategy"] == "cluster"
-    assert sent[0]["Placement"] == {"AvailabilityZone": "us-east-1b",
-                                    "GroupName": "gpucost-llm-pretrain-9f8e7d6c"}
+    [created] = aws.pgs.created
+    assert created["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c-0"
+    assert created["Strategy"] == "cluster"
+    assert [p["Placement"] for p in sent] == [{"GroupName": "gpucost-llm-pretrain-9f8e7d6c-0"}] * 2
     backends["aws"].terminate(result.instances, timeout=5)
-    assert deleted[0]["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c"
+    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-9f8e7d6c-0"]
 
 
 def test_no_placement_group_for_divisible(aws, plan_file):
@@ -176,20 +213,20 @@ def test_no_placement_group_for_divisible(aws, plan_file):
     launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
                 echo=lambda _: None)
     assert all("GroupName" not in p.get("Placement", {}) for p in sent)
+    assert all("NetworkInterfaces" not in p for p in sent) and aws.pgs.created == []
 
 
 def test_rollback_deletes_created_placement_group(aws, plan_file):
-    deleted = []
-    aws.events.register("before-call.ec2.CreatePlacementGroup", lambda **_: _answer(200, {}))
-    aws.events.register("before-call.ec2.DeletePlacementGroup",
-                        lambda params, **_: deleted.append(params["body"]) or _answer(200, {}))
     aws.events.register("before-call.ec2.RunInstances", lambda **_: _answer(
         500, {"Error": {"Code": "InsufficientInstanceCapacity", "Message": "none"}}))
     plan = load_plan(plan_file("plan_single_multinode.json"))
     with pytest.raises(CapacityError, match="rolled back"):
         launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
                     echo=lambda _: None)
-    assert [d["GroupName"] for d in deleted] == ["gpucost-llm-pretrain-9f8e7d6c"]
+    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-9f8e7d6c-0"]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    assert ec2.describe_security_groups(Filters=[{  # the cluster group goes too
+        "Name": "group-name", "Values": ["gpucost-llm-pretrain-9f8e7d6c"]}])["SecurityGroups"] == []
 
 
 def test_status_and_down_find_instances_by_tag(aws, plan_file, run_cli, sandbox):
@@ -226,39 +263,46 @@ def _reservation(ids: list[str], state: str) -> dict:
 
 
 def _expected(token: str) -> dict:
-    return {"ImageId": IMAGE, "InstanceType": "g5.xlarge", "MinCount": 2, "MaxCount": 2,
+    return {"ImageId": IMAGE, "InstanceType": "g5.xlarge", "MinCount": 1, "MaxCount": 1,
+            "InstanceInitiatedShutdownBehavior": "terminate", "UserData": ANY,
             "TagSpecifications": ANY, "Placement": {"AvailabilityZone": "us-east-1a"},
             "ClientToken": token}
 
 
-def test_relaunch_sends_same_client_token(aws_env, plan_file):
+def test_relaunch_sends_same_client_tokens(aws_env, plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
     alloc = plan.allocations[0]
     client = boto3.client("ec2", region_name=REGION)
-    token = client_token(plan.plan_id, 0)
-    assert token != client_token(plan.plan_id, 1) and len(token) <= 64
+    tokens = [client_token(plan.plan_id, 0, rank=rank) for rank in (0, 1)]
+    assert len(set(tokens)) == 2 and tokens[0] != client_token(plan.plan_id, 1)
+    assert all(len(t) <= 64 for t in tokens)
     with Stubber(client) as stub:
-        for _ in range(2):  # EC2 answers a repeated token with the same reservation
-            stub.add_response("run_instances", _reservation(["i-a", "i-b"], "pending"),
-                              _expected(token))
+        for _ in range(2):  # EC2 answers a repeated token with the same instance
+            stub.add_response("describe_instances", {"Reservations": []})
+            for rank, token in enumerate(tokens):
+                stub.add_response("run_instances", _reservation([f"i-{rank}"], "pending"),
+                                  _expected(token))
         first, second = [], []
         for created in (first, second):
             backend = AwsBackend({"image": IMAGE}, client_factory=lambda *_: client)
             backend.launch(plan, alloc, created)
         stub.assert_no_pending_responses()
-    assert [i.id for i in first] == [i.id for i in second] == ["i-a", "i-b"]
+    assert [i.id for i in first] == [i.id for i in second] == ["i-0", "i-1"]
 
 
 def test_token_of_a_terminated_launch_moves_to_next_generation(aws_env, plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
     client = boto3.client("ec2", region_name=REGION)
     with Stubber(client) as stub:
-        stub.add_response("run_instances", _reservation(["i-old1", "i-old2"], "terminated"),
+        stub.add_response("describe_instances", {"Reservations": []})
+        stub.add_response("run_instances", _reservation(["i-old"], "terminated"),
                           _expected(client_token(plan.plan_id, 0)))
-        stub.add_response("run_instances", _reservation(["i-new1", "i-new2"], "pending"),
+        stub.add_response("run_instances", _reservation(["i-new0"], "pending"),
                           _expected(client_token(plan.plan_id, 0, 1)))
+        stub.add_response("run_instances", _reservation(["i-new1"], "pending"),
+                          _expected(client_token(plan.plan_id, 0, rank=1)))
         created = []
         AwsBackend({"image": IMAGE}, client_factory=lambda *_: client).launch(
             plan, plan.allocations[0], created)
         stub.assert_no_pending_responses()
-    assert [i.id for i in created] == ["i-new1", "i-new2"]
+    assert [i.id for i in created] == ["i-new0", "i-new1"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import yaml
 from moto import mock_aws
@@ -77,7 +79,45 @@ def test_no_aws_credentials_is_one_line(monkeypatch, plan_file, run_cli):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
-                           "--image", "ami-0123456789abcdef0")
+                           "--image", "ami-0123456789abcdef0", "--run", "true")
     assert code == 1
     assert err.strip().splitlines()[0].startswith("gpucost: error: aws us-east-1 allocation 0")
     assert "Unable to locate credentials" in err and "Traceback" not in err
+
+
+def test_job_section_errors_exit_2(tmp_path, plan_file, run_cli):
+    plan = str(plan_file("plan_aws.json"))
+    bad = write_config(tmp_path / "job.yaml", {"job": {"on_exit": "sometimes"}})
+    code, _, err = run_cli("launch", plan, "--config", str(bad))
+    assert code == 2 and f"{bad}: job.on_exit: one of terminate, stop, keep" in err
+    bad = write_config(tmp_path / "job2.yaml", {"job": {"run": ["python", "x.py"]}})
+    code, _, err = run_cli("launch", plan, "--config", str(bad))
+    assert code == 2 and "job.run: a shell command string" in err
+    bad = write_config(tmp_path / "gcp.yaml", {"gcp": {"gpu_networks": "net-1"}})
+    code, _, err = run_cli("launch", plan, "--config", str(bad))
+    assert code == 2 and "gcp.gpu_networks: a list of subnetworks" in err
+    code, _, err = run_cli("launch", plan, "--env", "1BAD=x")
+    assert code == 2 and "--env: 1BAD=x: NAME=VALUE" in err
+    code, _, err = run_cli("launch", plan, "--container", "pytorch:24.05")
+    assert code == 2 and "job.container: a run command to run in the container" in err
+
+
+def test_job_section_and_flags_in_dry_run(tmp_path, plan_file, run_cli):
+    config = write_config(tmp_path / "launch.yaml", {"job": {
+        "setup": "pip install -e .", "run": "python train.py", "hard_limit_hours": 3}})
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--config",
+                             str(config), "--run", "python train.py --fast")
+    assert code == 0, err
+    assert "Every instance run: python train.py --fast" in out  # the flag wins
+    assert "Every instance setup: pip install -e ." in out
+    assert "hard limit 3 h" in out and "no run command" not in err
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")))
+    assert "no run command" in err and "hard limit 12 h" in out  # 10 h planned + 20%
+
+
+def test_shipped_example_launch_config_is_valid(plan_file, run_cli):
+    example = Path(__file__).parents[2] / "examples" / "launch.yaml"
+    code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--config",
+                             str(example))
+    assert code == 0, err
+    assert "Every instance run: torchrun --nnodes $NNODES" in out and "no run command" not in err

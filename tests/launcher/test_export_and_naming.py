@@ -18,16 +18,59 @@ GCE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 def test_export_skypilot_to_file(plan_file, run_cli, tmp_path):
     out_file = tmp_path / "task.yaml"
     code, _, err = run_cli("export", str(plan_file("plan_aws.json")), "--format", "skypilot",
-                           "-o", str(out_file))
+                           "-o", str(out_file), "--setup", "pip install -e .",
+                           "--run", "python shard.py --index $GPUCOST_SHARE")
     assert code == 0 and "Wrote 2 SkyPilot task(s)" in err
     first, second = yaml.safe_load_all(out_file.read_text())
-    assert first == {"name": "bert-ft-1a2b3c4d-0", "num_nodes": 2, "resources": {
+    assert first["name"] == "bert-ft-1a2b3c4d-0" and first["num_nodes"] == 2
+    assert first["resources"] == {
         "cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
-        "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False},
-        "envs": {"GPUCOST_PLAN_ID": "bert-ft-1a2b3c4d"}}
+        "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False}
+    assert first["setup"] == "pip install -e ."
+    assert first["run"].endswith("python shard.py --index $GPUCOST_SHARE\n")
+    # divisible: every node works alone on its share, numbered across the plan
+    assert "export NODE_RANK=0 NNODES=1 " in first["run"]
+    assert "GPUCOST_SHARE=$((GPUCOST_SHARE_BASE + SKYPILOT_NODE_RANK))" in first["run"]
+    assert first["envs"]["GPUCOST_PLAN_ID"] == "bert-ft-1a2b3c4d"
+    assert (first["envs"]["GPUCOST_SHARE_BASE"], second["envs"]["GPUCOST_SHARE_BASE"]) == (
+        "0", "2")
+    assert first["envs"]["GPUCOST_SHARES"] == "3"
     assert second["resources"]["accelerators"] == "V100:1"  # SkyPilot spells V100-16GB "V100"
     assert second["resources"]["use_spot"] is True and "zone" not in second["resources"]
     assert second["num_nodes"] == 1
+
+
+def test_export_multinode_run_from_config_and_infra(plan_file, run_cli, tmp_path):
+    config = tmp_path / "launch.yaml"
+    config.write_text(yaml.safe_dump({"job": {
+        "setup": "pip install -r requirements.txt", "run": "torchrun train.py",
+        "container": "nvcr.io/nvidia/pytorch:24.05-py3", "envs": {"WANDB_PROJECT": "llm"}}}))
+    code, out, err = run_cli("export", str(plan_file("plan_single_multinode.json")),
+                             "--config", str(config), "--infra")
+    assert code == 0, err
+    [task] = yaml.safe_load_all(out)
+    assert task["num_nodes"] == 2 and task["setup"] == "pip install -r requirements.txt"
+    assert task["resources"]["infra"] == "aws/us-east-1/us-east-1b"
+    assert "cloud" not in task["resources"]  # SkyPilot refuses both forms
+    assert task["resources"]["image_id"] == "docker:nvcr.io/nvidia/pytorch:24.05-py3"
+    assert 'export NODE_RANK="$SKYPILOT_NODE_RANK"' in task["run"]
+    assert 'MASTER_ADDR="$(echo "$SKYPILOT_NODE_IPS" | head -n1)"' in task["run"]
+    assert task["run"].endswith("torchrun train.py\n")
+    assert task["envs"]["WANDB_PROJECT"] == "llm" and task["envs"]["MASTER_PORT"] == "29500"
+
+
+def test_export_values_cannot_inject_yaml(plan_file, run_cli):
+    evil = "x\nnum_nodes: 99\n---\nname: injected"
+    path = plan_file("plan_single_multinode.json", {
+        "job.name": evil, "plan_id": evil + "-9f8e7d6c", "allocations.0.run": evil})
+    code, out, err = run_cli("export", str(path), "--run", evil, "--setup", evil,
+                             "--env", f"NOTE={evil}")
+    assert code == 0, err
+    [task] = yaml.safe_load_all(out)  # still one document
+    assert task["num_nodes"] == 2
+    assert task["name"] == evil + "-9f8e7d6c-0"
+    assert task["setup"] == evil and task["run"].endswith(evil + "\n")
+    assert task["envs"]["NOTE"] == evil and task["envs"]["GPUCOST_RUN"] == evil
 
 
 def test_export_gcp_to_stdout_splits_attached_gpus(plan_file, run_cli):
@@ -38,6 +81,7 @@ def test_export_gcp_to_stdout_splits_attached_gpus(plan_file, run_cli):
                                "instance_type": "n1-standard-8", "accelerators": "T4:1",
                                "use_spot": True}
     assert t4["envs"]["GPUCOST_RUN"] == "lr-1e-4"
+    assert t4["num_nodes"] == 2 and "SKYPILOT_NODE_RANK" in t4["run"]  # one run, 2 nodes
     assert a100["resources"]["accelerators"] == "A100:1"
     assert a100["resources"]["instance_type"] == "a2-highgpu-1g"
 

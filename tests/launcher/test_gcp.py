@@ -53,6 +53,12 @@ def expect_delete(mock, zone: str, name: str, status: int = 200) -> None:
         expect_wait(mock, zone, f"op-delete-{name}")
 
 
+def expect_get(mock, zone: str, name: str, ip: str = "10.128.0.2") -> None:
+    """The VM as GET returns it: rank 0's internal IP for the other nodes."""
+    mock.add(responses.GET, f"{BASE}/zones/{zone}/instances/{name}",
+             json={"name": name, "networkInterfaces": [{"networkIP": ip}]})
+
+
 def bodies(mock, method: str = "POST", suffix: str = "/instances") -> list[dict]:
     return [json.loads(c.request.body) for c in mock.calls
             if c.request.method == method and urlparse(c.request.url).path.endswith(suffix)]
@@ -71,6 +77,8 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
         expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-5c6d7e8f-0-{n}",
                     op("x", "RUNNING"))  # not done yet: wait again
         expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-5c6d7e8f-0-{n}")
+        if n == 0:  # a 2-node run: rank 0's address for rank 1
+            expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
     expect_insert(gcp, "us-central1-a", "sweep-lr-5c6d7e8f-1-0")
     expect_wait(gcp, "us-central1-a", "op-insert-sweep-lr-5c6d7e8f-1-0")
 
@@ -86,6 +94,7 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
         "acceleratorType": "zones/us-central1-b/acceleratorTypes/nvidia-tesla-t4"}]
     assert t4_0["scheduling"] == {"provisioningModel": "SPOT",
                                   "instanceTerminationAction": "DELETE",
+                                  "maxRunDuration": {"seconds": "21600"},  # 5 h + 20%
                                   "onHostMaintenance": "TERMINATE", "automaticRestart": False}
     assert t4_0["labels"] == {"gpucost-plan-id": LABEL, "gpucost-job": "sweep_lr",
                               "gpucost-allocation": "0"}
@@ -93,7 +102,9 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
     # bundled GPU type, default zone <region>-a, on-demand
     assert a2["machineType"] == "zones/us-central1-a/machineTypes/a2-highgpu-1g"
     assert "guestAccelerators" not in a2
-    assert a2["scheduling"] == {"onHostMaintenance": "TERMINATE", "automaticRestart": True}
+    assert a2["scheduling"] == {"onHostMaintenance": "TERMINATE", "automaticRestart": False,
+                                "instanceTerminationAction": "DELETE",
+                                "maxRunDuration": {"seconds": "8640"}}  # 2 h + 20%
     waits = [c for c in gcp.calls if c.request.url.endswith("/wait")]
     assert len(waits) == 5
     assert "Launched 3 instance(s)" in out
@@ -102,6 +113,7 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
 def test_quota_error_on_second_insert_rolls_back_first(gcp, plan_file, run_cli):
     expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
     expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-0")
+    expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
     expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-1", status=403, body={"error": {
         "code": 403, "message": "Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 1.0 in region "
         "us-central1.", "errors": [{"message": "Quota exceeded", "domain": "usageLimits",
@@ -120,6 +132,7 @@ def test_quota_error_on_second_insert_rolls_back_first(gcp, plan_file, run_cli):
 def test_failed_operation_rolls_back_everything(gcp, plan_file):
     expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
     expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-0")
+    expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
     expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-1")
     expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-1", op(
         "op-insert-sweep-lr-5c6d7e8f-0-1", httpErrorStatusCode=503,
@@ -150,6 +163,8 @@ def test_status_and_down_by_label(gcp, run_cli):
             {**vm("other-vm", "us-central1-b", "n1-standard-4"), "labels": {}}]},
         "zones/europe-west4-a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}
     gcp.add(responses.GET, f"{BASE}/aggregated/instances", json=listing)
+    gcp.add(responses.GET, f"{BASE}/zones/us-central1-b/instances/sweep-lr-5c6d7e8f-0-0/"
+            "getGuestAttributes", status=404, json={"error": {"code": 404, "message": "none"}})
     code, out, err = run_cli("status", PLAN_ID, "--provider", "gcp", "--project", PROJECT)
     assert code == 0, err
     assert "sweep-lr-5c6d7e8f-0-0" in out and "other-vm" not in out
@@ -159,10 +174,11 @@ def test_status_and_down_by_label(gcp, run_cli):
 
     gcp.add(responses.GET, f"{BASE}/aggregated/instances", json=listing)
     expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
+    gcp.add(responses.GET, f"{BASE}/aggregated/resourcePolicies", json={"items": {}})
     code, out, err = run_cli("down", PLAN_ID, "--provider", "gcp", "--project", PROJECT)
     assert code == 0, err
     assert "Terminated 1 instance(s)" in out
-    assert gcp.calls[-1].request.url.endswith("/operations/op-delete-sweep-lr-5c6d7e8f-0-0/wait")
+    assert gcp.calls[-2].request.url.endswith("/operations/op-delete-sweep-lr-5c6d7e8f-0-0/wait")
 
 
 def test_dry_run_needs_no_credentials(plan_file, run_cli, monkeypatch):
