@@ -34,20 +34,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def synthetic_catalog(size: int, seed: int = 0) -> Catalog:
-    """``size`` offers over all spec-table GPUs, 1-8 GPUs each, 200 regions, both pricings."""
+    """``size`` offers over all spec-table GPUs, 1-8 GPUs each, 200 regions, both pricings,
+    networks from 25 Gbps TCP to 3,200 Gbps RDMA."""
     rng = np.random.default_rng(seed)
     gpus = list(gpu_specs())
     gpu = rng.choice(gpus, size)
     count = rng.choice([1, 2, 4, 8], size)
     base = np.array([gpu_specs()[g].tflops["fp32"] for g in gpu]) * 0.12
     price = np.round(count * base * rng.uniform(0.6, 1.6, size), 4)
+    network = rng.choice([25.0, 100.0, 400.0, 3200.0], size)
     frame = pd.DataFrame({
         "provider": rng.choice(["aws", "gcp", "azure"], size),
         "region": [f"region-{i}" for i in rng.integers(0, 200, size)],
         "zone": "", "instance_type": [f"type{i}.x" for i in range(size)],
         "gpu": gpu, "gpu_count": count,
         "gpu_memory_gib": [gpu_specs()[g].memory_gib for g in gpu],
-        "vcpus": count * 12, "memory_gib": count * 96.0,
+        "vcpus": count * 12, "memory_gib": count * 96.0, "network_gbps": network,
+        "rdma": network >= 400, "gpu_link": np.where(count == 1, "",
+                                                     np.where(count == 8, "nvswitch", "pcie")),
         "pricing": rng.choice(["on_demand", "spot"], size), "usd_per_hour": price,
         "as_of": "2026-11-20", "source": "synthetic", "stale": False})
     return Catalog(offers=coerce_offers(frame, "synthetic"))

@@ -46,6 +46,8 @@ def gpus_command(output: str) -> None:
 PRICE_TABLE_COLUMNS = ["provider", "region", "instance_type", "gpu", "gpu_count",
                        "gpu_memory_gib", "pricing", "usd_per_hour", "usd_per_gpu_hour",
                        "usd_per_pflop_hour", "as_of"]
+# How the instance is wired, shown with --network (csv/json always carry every column).
+NETWORK_COLUMNS = ["gpu_link", "network_gbps", "rdma"]
 
 
 @click.command("prices")
@@ -63,12 +65,14 @@ PRICE_TABLE_COLUMNS = ["provider", "region", "instance_type", "gpu", "gpu_count"
               help="Format for the peak PFLOPS in usd_per_pflop_hour.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Show at most this many rows.")
+@click.option("--network", "show_network", is_flag=True,
+              help="Also show the GPU link, network Gbps and RDMA of each instance.")
 @output_option
 @snapshot_option
 def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: tuple[str, ...],
                    spot: bool | None, min_gpu_memory: float | None, min_gpus: int | None,
                    max_price: float | None, sort_key: str, precision: str, limit: int | None,
-                   output: str, snapshot: str | None) -> None:
+                   show_network: bool, output: str, snapshot: str | None) -> None:
     """GPU offers, filtered and sorted; usd_per_pflop_hour prices the compute, not the box."""
     catalog = load_catalog(snapshot)
     spec = OfferFilter(gpus=gpus, providers=providers, regions=regions,
@@ -80,8 +84,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
         offers = offers.head(limit)
     if output in ("table", "markdown"):
         formatters = {"usd_per_hour": lambda v: f"{v:g}", "usd_per_gpu_hour": sig,
-                      "usd_per_pflop_hour": sig}
-        click.echo(render_frame(offers, output, PRICE_TABLE_COLUMNS, formatters))
+                      "usd_per_pflop_hour": sig,
+                      "network_gbps": lambda v: "?" if v != v else f"{v:g}",
+                      "gpu_link": lambda v: v or "-"}
+        columns = PRICE_TABLE_COLUMNS + (NETWORK_COLUMNS if show_network else [])
+        click.echo(render_frame(offers, output, columns, formatters))
         if output == "table":
             click.echo(f"\n{len(offers)} offers; usd_per_pflop_hour at {precision} dense peak.")
     else:

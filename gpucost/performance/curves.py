@@ -18,8 +18,8 @@ from gpucost.job.shape import ModelShape
 from gpucost.job.spec import Assumptions, RunSpec
 from gpucost.performance.calibration import Calibration
 from gpucost.performance.goodput import overhead
-from gpucost.performance.hardware import HardwareClasses, hardware_classes
-from gpucost.performance.step_time import GRID, evaluate_layouts
+from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
+from gpucost.performance.step_time import GRID, evaluate_layouts, layouts_for
 
 GIB = 2.0**30
 
@@ -102,15 +102,27 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     # A job given as FLOPs alone states no model: its throughput is sized like the
     # reference model, but no model state is asked to fit.
     state_bytes = run.bytes_per_parameter if run.parameters else 0.0
-    ev = evaluate_layouts(shape, state_bytes, classes, counts, calib, run.utilization)
-    best = np.argmax(ev.tokens_per_s, axis=2)
-    pick = np.take_along_axis
+    # Per GPU count: only the tensor-parallel degrees that fit inside the instance.
+    size = len(classes.keys)
+    shape3 = (size, len(counts))
+    tokens_best, memory, comm, dp = (np.zeros(shape3) for _ in range(4))
+    best = np.zeros(shape3, dtype=int)
+    for g in np.unique(classes.gpus_per_instance):
+        rows = np.flatnonzero(classes.gpus_per_instance == g)
+        columns = layouts_for(int(g))
+        ev = evaluate_layouts(shape, state_bytes, subset(classes, rows), counts, calib,
+                              run.utilization, columns)
+        k = np.argmax(ev.tokens_per_s, axis=2)
+        best[rows] = columns[k]
+        for out, values in ((tokens_best, ev.tokens_per_s), (memory, ev.memory_per_gpu),
+                            (comm, ev.comm_fraction), (dp, ev.data_parallel)):
+            full = np.broadcast_to(values, ev.tokens_per_s.shape)
+            out[rows] = np.take_along_axis(full, k[:, :, None], axis=2)[:, :, 0]
 
     def keep(values: np.ndarray) -> np.ndarray:
-        chosen = pick(values, best[:, :, None], axis=2)[:, :, 0]
-        return np.concatenate([np.zeros((len(chosen), 1)), chosen], axis=1)
+        return np.concatenate([np.zeros((len(values), 1)), values], axis=1)
 
-    tokens = keep(ev.tokens_per_s)
+    tokens = keep(tokens_best)
     gpus = counts[None, :] * classes.gpus_per_instance[:, None]
     per_token = job_flops_per_token(run, shape)
     rates = []
@@ -121,8 +133,8 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     curves = PerformanceCurves(
         classes=classes, shape=shape, tokens_per_s=tokens,
         layout_index=np.concatenate([np.zeros((len(best), 1), dtype=int), best], axis=1),
-        memory=keep(ev.memory_per_gpu), comm=keep(ev.comm_fraction),
-        data_parallel=keep(ev.data_parallel), rate=np.concatenate(rates, axis=0),
+        memory=keep(memory), comm=keep(comm),
+        data_parallel=keep(dp), rate=np.concatenate(rates, axis=0),
         startup_hours=assumptions.startup_hours)
     spot_offer = (offers["pricing"] == "spot").to_numpy()
     return curves, codes + np.where(spot_offer, len(classes.keys), 0)

@@ -23,7 +23,7 @@ from gpucost.job.shape import model_shape
 from gpucost.job.spec import Assumptions
 from gpucost.performance.calibration import DEFAULT_CALIBRATION, Calibration
 from gpucost.performance.goodput import overhead
-from gpucost.performance.hardware import HardwareClasses, hardware_classes
+from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
 from gpucost.performance.published import PublishedRun, ThroughputRun, throughput_runs
 from gpucost.performance.step_time import evaluate_layouts
 
@@ -53,18 +53,11 @@ def _system(rows: list[dict]) -> tuple[HardwareClasses, np.ndarray]:
 
 
 def _expand(classes: HardwareClasses, codes: np.ndarray, fp8: np.ndarray) -> HardwareClasses:
-    def take(values: np.ndarray) -> np.ndarray:
-        return values[codes]
-    peak16 = take(classes.peak_bf16_flops)
-    return replace(
-        classes, keys=classes.keys.iloc[codes].reset_index(drop=True),
-        gpus_per_instance=take(classes.gpus_per_instance),
-        peak_flops=np.where(fp8, peak16 * 2, peak16), peak_bf16_flops=peak16, fp8=fp8,
-        memory_bandwidth=take(classes.memory_bandwidth), gpu_memory=take(classes.gpu_memory),
-        link_bandwidth=take(classes.link_bandwidth),
-        network_bandwidth=take(classes.network_bandwidth),
-        precision_used=["fp8" if f else "bf16" for f in fp8],
-        defaults=[classes.defaults[c] for c in codes])
+    """One class per case, each at the precision its source ran."""
+    per_case = subset(classes, codes)
+    peak16 = per_case.peak_bf16_flops
+    return replace(per_case, peak_flops=np.where(fp8, peak16 * 2, peak16), fp8=fp8,
+                   precision_used=["fp8" if f else "bf16" for f in fp8])
 
 
 @dataclass(frozen=True)

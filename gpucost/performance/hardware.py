@@ -96,3 +96,16 @@ def hardware_classes(offers: pd.DataFrame, precision: str) -> tuple[HardwareClas
         gpu_memory=table["gpu_memory_gib"].to_numpy(dtype=float) * 2**30,
         link_bandwidth=link, network_bandwidth=net, precision_used=used, defaults=defaults)
     return classes, codes
+
+
+def subset(classes: HardwareClasses, rows: np.ndarray) -> HardwareClasses:
+    """The classes at positions ``rows`` (in that order)."""
+    return HardwareClasses(
+        keys=classes.keys.iloc[rows].reset_index(drop=True),
+        gpus_per_instance=classes.gpus_per_instance[rows],
+        peak_flops=classes.peak_flops[rows], peak_bf16_flops=classes.peak_bf16_flops[rows],
+        fp8=classes.fp8[rows], memory_bandwidth=classes.memory_bandwidth[rows],
+        gpu_memory=classes.gpu_memory[rows], link_bandwidth=classes.link_bandwidth[rows],
+        network_bandwidth=classes.network_bandwidth[rows],
+        precision_used=[classes.precision_used[i] for i in rows],
+        defaults=[classes.defaults[i] for i in rows])

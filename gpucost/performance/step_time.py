@@ -65,7 +65,9 @@ def layout_grid() -> LayoutGrid:
             for ck in (False, True)
             for p in (1, 2, 4, 8, 16)
             for t in (1, 2, 4, 8)
-            for z in (1, 2, 3)
+            # ZeRO-1 is left out: ZeRO-2 has the same traffic and holds less, so it
+            # never loses (Rajbhandari et al. 2020, sec. 5: both cost one all-reduce).
+            for z in (2, 3)
             for m in (1, 2, 4)]
     cols = list(zip(*rows, strict=True))
     return LayoutGrid(*(np.array(c) for c in cols))
@@ -84,22 +86,36 @@ class Evaluated:
     data_parallel: np.ndarray
 
 
+def layouts_for(gpus_per_instance: int) -> np.ndarray:
+    """Columns of GRID whose tensor-parallel degree divides the instance's GPUs (tensor
+    parallelism never crosses instances)."""
+    return np.flatnonzero((GRID.tensor <= gpus_per_instance)
+                          & (gpus_per_instance % GRID.tensor == 0))
+
+
 def evaluate_layouts(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses,
                      instances: np.ndarray, calib: Calibration,
-                     fixed_mfu: float | None = None) -> Evaluated:
-    """Throughput and memory of every layout on every class at every instance count."""
+                     fixed_mfu: float | None = None,
+                     columns: np.ndarray | None = None) -> Evaluated:
+    """Throughput and memory of the layouts ``columns`` of GRID (all by default) on every
+    class at every instance count."""
+    columns = np.arange(GRID.size) if columns is None else columns
     with np.errstate(all="ignore"):  # impossible layouts give inf/nan, masked at the end
-        return _evaluate(shape, bytes_per_parameter, hw, instances, calib, fixed_mfu)
+        return _evaluate(shape, bytes_per_parameter, hw, instances, calib, fixed_mfu, columns)
 
 
 def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses,
-              instances: np.ndarray, calib: Calibration, fixed_mfu: float | None) -> Evaluated:
+              instances: np.ndarray, calib: Calibration, fixed_mfu: float | None,
+              columns: np.ndarray) -> Evaluated:
     c3 = (slice(None), None, None)
     g = hw.gpus_per_instance[c3]
     n = np.asarray(instances, dtype=float)
     n = n if n.ndim == 3 else n[None, :, None]  # calibration passes one count per class
-    t, p, z = GRID.tensor[None, None, :], GRID.pipeline[None, None, :], GRID.zero[None, None, :]
-    m, ck = GRID.micro_batch[None, None, :], GRID.checkpointing[None, None, :]
+    def col(values: np.ndarray) -> np.ndarray:
+        return values[columns][None, None, :]
+
+    t, p, z = col(GRID.tensor), col(GRID.pipeline), col(GRID.zero)
+    m, ck = col(GRID.micro_batch), col(GRID.checkpointing)
     gpus = n * g
     mp = t * p                                   # GPUs holding one model replica
     d = gpus / mp                                # data-parallel degree
