@@ -28,7 +28,7 @@ from gpucost.performance.published import PublishedRun, ThroughputRun, throughpu
 from gpucost.performance.step_time import evaluate_layouts
 
 GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.025), 3)
-ELEMENTWISE_GRID = np.arange(0.0, 601.0, 25.0)
+ELEMENTWISE_GRID = np.arange(0.0, 2501.0, 50.0)
 # Published clusters whose network the source does not give: HGX/DGX nodes on the
 # InfiniBand of their generation (DGX A100: 8 x 200 Gb/s HDR; DGX H100: 8 x 400 NDR).
 _DEFAULT_GBPS = {"Volta": 800.0, "Ampere": 1600.0}
