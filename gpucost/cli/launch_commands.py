@@ -8,12 +8,14 @@ task YAML. See :mod:`gpucost.launcher`.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
 from gpucost.errors import InputError
+from gpucost.formatting import redact_urls
 from gpucost.launcher import (
     describe,
     export_skypilot,
@@ -23,9 +25,12 @@ from gpucost.launcher import (
     make_backends,
     refusal_reasons,
 )
-from gpucost.launcher.backends import backend_names
+from gpucost.launcher.backends import LaunchError, backend_names
 from gpucost.launcher.config import apply_flags
+from gpucost.launcher.duplicates import duplicate_reasons, running_plans_of_job
 from gpucost.launcher.locate import find_plan_instances
+from gpucost.launcher.naming import check_plan_id
+from gpucost.launcher.safety import blocking_reasons
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -34,7 +39,7 @@ config_option = click.option(
 
 
 def _err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(redact_urls(line), err=True)
 
 
 @click.command()
@@ -42,7 +47,9 @@ def _err(line: str) -> None:
 @click.option("--yes", is_flag=True, help="Really launch. Without it: a dry run that only "
               "prints what would be created.")
 @click.option("--force", is_flag=True, help="Launch even if the plan is infeasible, over "
-              "its budget, or priced from a snapshot more than 7 days old.")
+              "its budget, priced from a snapshot more than 7 days old, or its job is "
+              "already running. Never overrides a plan whose figures do not add up, or "
+              "more instances than the launch config's max_instances (default 64).")
 @click.option("--allow-partial", is_flag=True, help="If an allocation fails, keep the "
               "others running (default: terminate everything this launch created).")
 @config_option
@@ -74,6 +81,20 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         click.echo("DRY RUN: nothing is created; pass --yes to launch.")
         for line in describe(plan, backends):
             click.echo(line)
+    blocking = blocking_reasons(plan, config.max_instances)
+    if blocking:
+        for reason in blocking:
+            _err(f"gpucost: refused: {reason}")
+        _err("gpucost: not launched (--force does not override these)")
+        return 1
+    if yes and not force and not reasons:
+        # Only a real launch asks the clouds (a dry run needs no credentials).
+        try:
+            running = running_plans_of_job(plan, backends)
+        except LaunchError as exc:
+            raise LaunchError(f"cannot check whether job {plan.job_name!r} is already "
+                              f"running ({exc}); --force skips this check") from None
+        reasons += duplicate_reasons(plan, running)
     if reasons and not force:
         for reason in reasons:
             _err(f"gpucost: refused: {reason}")
@@ -85,8 +106,9 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         return 0
     result = launch_plan(plan, backends, allow_partial=allow_partial, timeout=timeout,
                          echo=click.echo)
+    quoted = shlex.quote(plan.plan_id)
     click.echo(f"Launched {len(result.instances)} instance(s) for plan {plan.plan_id}; "
-               f"`gpucost status {plan.plan_id}` to follow, `gpucost down {plan.plan_id}` "
+               f"`gpucost status {quoted}` to follow, `gpucost down {quoted}` "
                "to terminate.")
     if result.state_file is None:
         _err("gpucost: warning: could not write the local launch record (status/down "
@@ -126,6 +148,7 @@ def _with_search_options(func: Any) -> Any:
 def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
            project: str | None, config_path: str | None, output: str) -> int:
     """List PLAN_ID's instances and their states, found by tag / label."""
+    check_plan_id(plan_id)
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err)
@@ -148,6 +171,7 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
 def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
          project: str | None, config_path: str | None, timeout: float) -> int:
     """Terminate all of PLAN_ID's instances (found by tag / label) and wait until gone."""
+    check_plan_id(plan_id)
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gpucost.formatting import redact_urls
+
 # (service, region) -> botocore client. Tests pass one returning moto-backed or
 # Stubber-activated real clients.
 ClientFactory = Callable[[str, str], Any]
@@ -43,8 +45,8 @@ def default_client_factory() -> ClientFactory:
 
 
 def one_line(text: str) -> str:
-    """Collapse whitespace so a reason fits on one line."""
-    return " ".join(text.split())
+    """Collapse whitespace so a reason fits on one line (credentials in URLs redacted)."""
+    return redact_urls(" ".join(text.split()))
 
 
 def error_code(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ default); a missing ``--config`` file is an error. Command-line flags override t
       subnetwork: regions/us-central1/subnetworks/default   # optional
       image: projects/deeplearning-platform-release/global/images/family/...
       disk_gb: 200
+    max_instances: 64               # most instances one launch may create (default 64)
 """
 
 from __future__ import annotations
@@ -45,12 +46,16 @@ def default_config_path() -> Path:
     return Path(user_config_dir("gpucost")) / "launch.yaml"
 
 
+DEFAULT_MAX_INSTANCES = 64  # the launch guard's cap (gpucost.launcher.safety)
+
+
 @dataclass
 class LaunchConfig:
     """Settings per provider: ``settings["aws"]["key_name"]`` etc."""
 
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "(defaults)"
+    max_instances: int = DEFAULT_MAX_INSTANCES
 
     def provider(self, name: str) -> dict[str, Any]:
         """A copy of the settings of provider ``name`` (empty if none)."""
@@ -81,6 +86,9 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
     data = load_yaml(file, "launch config") or {}
     if not isinstance(data, dict):
         raise InputError(str(file), "top level", "a mapping of provider name to settings")
+    cap = data.pop("max_instances", DEFAULT_MAX_INSTANCES)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise InputError(str(file), "max_instances", f"a whole number >= 1, got {cap!r}")
     for provider, section in data.items():
         if provider not in PROVIDER_KEYS:
             raise InputError(str(file), str(provider), f"one of {', '.join(PROVIDER_KEYS)}")
@@ -93,7 +101,7 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
         sgs = section.get("security_group_ids")
         if isinstance(sgs, str):
             section["security_group_ids"] = [sgs]
-    return LaunchConfig(settings=data, source=str(file))
+    return LaunchConfig(settings=data, source=str(file), max_instances=cap)
 
 
 def apply_flags(config: LaunchConfig, providers: list[str], images: tuple[str, ...],
