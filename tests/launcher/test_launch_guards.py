@@ -184,6 +184,7 @@ def _signal_after_first_allocation(session, signum: int) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_launch_leaves_zero_instances(aws, plan_file, run_cli, signum):
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     _signal_after_first_allocation(aws, signum)
     code, out, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
                              "--image", IMAGE)
@@ -195,7 +196,7 @@ def test_signal_during_launch_leaves_zero_instances(aws, plan_file, run_cli, sig
     assert len(instances(("terminated",))) == 2
     record = read_state(PLAN_ID)
     assert record["status"] == "rolled back" and record["instances"] == []
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
 
 
 def test_signal_with_allow_partial_keeps_and_records(aws, plan_file, run_cli):
