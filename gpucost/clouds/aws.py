@@ -15,19 +15,48 @@ from gpucost.formatting import redact_urls
 ClientFactory = Callable[[str, str], Any]
 
 
-def retry_config() -> Any:
-    """Adaptive retries (client-side rate limiting plus backoff on throttling)."""
+# HTTP timeouts per attempt (botocore's defaults are 60 s each, times 10 attempts).
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 30.0
+
+
+def retry_config(timeout: float | None = None) -> Any:
+    """Adaptive retries (client-side rate limiting plus backoff on throttling), and
+    connect/read timeouts no longer than ``timeout`` (a total deadline, seconds)."""
     from botocore.config import Config
 
-    return Config(retries={"mode": "adaptive", "max_attempts": 10})
+    cap = timeout if timeout is not None else float("inf")
+    return Config(retries={"mode": "adaptive", "max_attempts": 10},
+                  connect_timeout=min(CONNECT_TIMEOUT_S, cap),
+                  read_timeout=min(READ_TIMEOUT_S, cap))
 
 
-def session_client_factory(session: Any) -> ClientFactory:
-    """A factory making clients from ``session`` with the retry configuration."""
-    config = retry_config()
+def stop_at(client: Any, deadline: float) -> Any:
+    """Make every request attempt of ``client`` after ``deadline`` (time.monotonic())
+    fail at once, so retries cannot outlive a total deadline."""
+    import time
+
+    from botocore.exceptions import ConnectTimeoutError
+
+    def check(request: Any, **_: Any) -> None:
+        if time.monotonic() >= deadline:
+            raise ConnectTimeoutError(endpoint_url=redact_urls(str(request.url)))
+
+    client.meta.events.register("before-send", check)
+    return client
+
+
+def session_client_factory(session: Any, timeout: float | None = None) -> ClientFactory:
+    """A factory making clients from ``session`` with the retry configuration; with
+    ``timeout``, no client makes a request more than ``timeout`` seconds from now."""
+    import time
+
+    config = retry_config(timeout)
+    deadline = time.monotonic() + timeout if timeout is not None else None
 
     def make(service: str, region: str) -> Any:
-        return session.client(service, region_name=region, config=config)
+        client = session.client(service, region_name=region, config=config)
+        return stop_at(client, deadline) if deadline is not None else client
 
     return make
 
