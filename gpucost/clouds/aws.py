@@ -5,6 +5,7 @@ Shared by the AWS provider adapter (refresh) and the AWS launch backend.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,15 @@ READ_TIMEOUT_S = 30.0
 def retry_config(timeout: float | None = None) -> Any:
     """Adaptive retries (client-side rate limiting plus backoff on throttling), and
     connect/read timeouts no longer than ``timeout`` (a total deadline, seconds)."""
+    import os
+
     from botocore.config import Config
 
     cap = timeout if timeout is not None else float("inf")
-    return Config(retries={"mode": "adaptive", "max_attempts": 10},
+    # An explicit Config would override the user's AWS_MAX_ATTEMPTS: honour it here.
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
+    max_attempts = int(attempts) if attempts.isdigit() and int(attempts) > 0 else 10
+    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts},
                   connect_timeout=min(CONNECT_TIMEOUT_S, cap),
                   read_timeout=min(READ_TIMEOUT_S, cap))
 
@@ -36,14 +42,23 @@ def stop_at(client: Any, deadline: float) -> Any:
     fail at once, so retries cannot outlive a total deadline."""
     import time
 
-    from botocore.exceptions import ConnectTimeoutError
-
     def check(request: Any, **_: Any) -> None:
         if time.monotonic() >= deadline:
-            raise ConnectTimeoutError(endpoint_url=redact_urls(str(request.url)))
+            raise _deadline_error()(endpoint_url=redact_urls(str(request.url)))
 
     client.meta.events.register("before-send", check)
     return client
+
+
+@functools.cache
+def _deadline_error() -> type:
+    """A BotoCoreError botocore does not retry (a timeout error would be retried)."""
+    from botocore.exceptions import BotoCoreError
+
+    class DeadlinePassed(BotoCoreError):
+        fmt = "gave up before calling {endpoint_url}: the deadline has passed"
+
+    return DeadlinePassed
 
 
 def session_client_factory(session: Any, timeout: float | None = None) -> ClientFactory:

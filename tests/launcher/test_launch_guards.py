@@ -50,16 +50,16 @@ def run_tagged(plan_id: str, job: str, count: int = 1) -> list[str]:
 
 # -- machines: plan ids are never wildcards ------------------------------------------------
 
-@pytest.mark.parametrize("command", ["down", "status"])
 @pytest.mark.parametrize("plan_id", ["*", "small-job-????????", "bert-ft-*", "bert-ft-1a2b3c4?",
                                      "a b-1a2b3c4d", "$(reboot)-1a2b3c4d"])
-def test_down_and_status_refuse_anything_but_a_plan_id(aws, run_cli, command, plan_id):
+def test_down_and_status_refuse_anything_but_a_plan_id(aws, run_cli, plan_id):
     mine = run_tagged(PLAN_ID, "bert-ft")
     other = run_tagged("small-job-49628f6e", "small-job")
-    code, out, err = run_cli(command, plan_id, "--provider", "aws", "--region", REGION)
-    assert code == 2
-    assert err.startswith("gpucost: error: PLAN_ID: plan id: the form <job name>-<8 hex") \
-        and len(err.strip().splitlines()) == 1
+    for command in ("down", "status"):
+        code, out, err = run_cli(command, plan_id, "--provider", "aws", "--region", REGION)
+        assert code == 2
+        assert err.startswith("gpucost: error: PLAN_ID: plan id: the form <job name>-<8 hex")
+        assert len(err.strip().splitlines()) == 1
     assert sorted(i["InstanceId"] for i in instances()) == sorted(mine + other)
 
 
@@ -308,3 +308,11 @@ def test_plan_prices_checked_against_their_snapshot(tmp_path, plan_file, run_cli
 def test_plan_id_form_matches_planner(plan_file):
     data = json.loads(plan_file("plan_aws.json").read_text())
     assert load_plan(plan_file("plan_aws.json")).plan_id == data["plan_id"]
+
+
+def test_suggested_commands_are_shell_quoted(aws, plan_file, run_cli):
+    # A tag value is not ours to trust: someone may have tagged an instance by hand.
+    run_tagged("x; rm -rf ~", "bert-ft")
+    code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes", "--image", IMAGE)
+    assert code == 1
+    assert "`gpucost down 'x; rm -rf ~'` to stop it" in err
