@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -274,6 +275,10 @@ def test_future_dates_refused_even_with_force(plan_file, run_cli, changes):
     assert code == 1 and "is 2099-01-01, in the future" in err
 
 
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def _snapshot(tmp_path, today: str, price: float) -> str:
     folder = tmp_path / "snap" / "aws"
     folder.mkdir(parents=True)
@@ -293,8 +298,6 @@ def _snapshot(tmp_path, today: str, price: float) -> str:
 ])
 def test_plan_prices_checked_against_their_snapshot(tmp_path, plan_file, run_cli,
                                                     snapshot_price, as_of_edit, why):
-    from conftest import today
-
     path = _snapshot(tmp_path, today(), snapshot_price)
     changes = {"snapshot.files": [{"provider": "aws", "path": path, "date": today()}],
                "allocations.0.as_of": as_of_edit or today(), "allocations.1.as_of": today()}
