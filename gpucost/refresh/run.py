@@ -167,6 +167,8 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
     outcome = ProviderOutcome(name)
     progress = Progress(name, len(regions) if regions else None, echo, tty)
     started = time.monotonic()
+    echo(f"{name}: fetching {', '.join(regions) if regions else 'all regions'} "
+         f"(deadline {timeout:g}s)")
     try:
         provider = _provider(name, provider_options or {}, timeout)
         result = _fetch_within(provider, regions, progress, timeout)
@@ -197,7 +199,10 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
         merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
                                      attempted, name)
         if merged.empty:
-            outcome.error = f"{name}: the refresh returned no offers; previous snapshot kept"
+            why = timed_out if result.offers.empty and result.failed_regions and all(
+                v == timed_out for v in result.failed_regions.values()) else \
+                "the refresh returned no offers"
+            outcome.error = f"{name}: {why}; previous snapshot kept"
             return outcome
         outcome.path = write_snapshot(merged, out_dir, name, today)
         outcome.offers = len(merged)
