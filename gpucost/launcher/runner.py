@@ -21,7 +21,7 @@ from gpucost.errors import InputError
 from gpucost.formatting import redact_urls
 from gpucost.launcher.backends import REGISTRY, Backend, Instance, LaunchError, get_backend
 from gpucost.launcher.config import LaunchConfig
-from gpucost.launcher.interrupts import LaunchInterrupted, signal_guard
+from gpucost.launcher.interrupts import LaunchInterrupted, SignalGuard, signal_guard
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 from gpucost.launcher.state import write_state
 
@@ -121,48 +121,65 @@ def launch_plan(plan: LaunchPlan, backends: Mapping[str, Backend], *,
 
     result.state_file = record("launching")
     with signal_guard(echo) as guard:
-        for alloc in plan.allocations:
-            backend = backends[alloc.provider]
-            mine = created[alloc.provider]
-            before = len(mine)
-            try:
-                backend.launch(plan, alloc, mine)
-            except LaunchError as exc:
-                if not allow_partial:
-                    with guard.hold():
-                        clause = _rollback(backends, created, timeout)
-                        if "FAILED" not in clause:
-                            for items in created.values():
-                                items.clear()
-                        record("rolled back" if "FAILED" not in clause else "rollback failed")
-                    raise type(exc)(f"{exc}; {clause}") from None
-                partial = mine[before:]
-                del mine[before:]
-                if partial:
-                    with guard.hold():
-                        backend.terminate(partial, timeout)
-                echo(f"[{alloc.index}] FAILED: {exc}")
-                result.failed.append((alloc, str(exc)))
-                continue
-            except (Exception, KeyboardInterrupt, LaunchInterrupted) as exc:
-                with guard.hold():
-                    _sweep(plan, alloc, backend, mine)
-                    _stop(plan, alloc, backends, created, exc, allow_partial, timeout,
-                          record)
-            ids = ", ".join(i.id for i in mine[before:]) or "already running"
-            echo(f"[{alloc.index}] launched {alloc.instances} x {alloc.instance_type} in "
-                 f"{alloc.provider} {alloc.zone or alloc.region}: {ids}")
-            record("launching")
-        result.instances = [i for name in backends for i in created[name]]
-        result.state_file = record("partial" if result.failed else "launched")
+        current: PlanAllocation | None = None
+        try:
+            for alloc in plan.allocations:
+                current = alloc
+                _launch_one(plan, alloc, backends, created, result, allow_partial, timeout,
+                            echo, guard, record)
+            result.instances = [i for name in backends for i in created[name]]
+            result.state_file = record("partial" if result.failed else "launched")
+        except LaunchError:
+            raise  # already handled: rolled back (or kept, --allow-partial) and said so
+        except (Exception, KeyboardInterrupt, LaunchInterrupted) as exc:
+            # Anything else, wherever it struck (a signal may land between two calls):
+            # stop creating, find what the interrupted call may have made, roll back.
+            with guard.hold():
+                if current is not None:
+                    _sweep(plan, current, backends[current.provider],
+                           created[current.provider])
+                _stop(plan, current, backends, created, exc, allow_partial, timeout, record)
     return result
 
 
-def _stop(plan: LaunchPlan, alloc: PlanAllocation, backends: Mapping[str, Backend],
+def _launch_one(plan: LaunchPlan, alloc: PlanAllocation, backends: Mapping[str, Backend],
+                created: Mapping[str, list[Instance]], result: LaunchResult,
+                allow_partial: bool, timeout: float, echo: Echo, guard: SignalGuard,
+                record: Callable[[str], Path | None]) -> None:
+    """Launch one allocation; a LaunchError rolls back everything (or, ``allow_partial``,
+    only this allocation's half-made instances) and is re-raised or recorded."""
+    backend = backends[alloc.provider]
+    mine = created[alloc.provider]
+    before = len(mine)
+    try:
+        backend.launch(plan, alloc, mine)
+    except LaunchError as exc:
+        with guard.hold():
+            if not allow_partial:
+                clause = _rollback(backends, created, timeout)
+                if "FAILED" not in clause:
+                    for items in created.values():
+                        items.clear()
+                record("rolled back" if "FAILED" not in clause else "rollback failed")
+                raise type(exc)(f"{exc}; {clause}") from None
+            partial = mine[before:]
+            del mine[before:]
+            if partial:
+                backend.terminate(partial, timeout)
+        echo(f"[{alloc.index}] FAILED: {exc}")
+        result.failed.append((alloc, str(exc)))
+        return
+    ids = ", ".join(i.id for i in mine[before:]) or "already running"
+    echo(f"[{alloc.index}] launched {alloc.instances} x {alloc.instance_type} in "
+         f"{alloc.provider} {alloc.zone or alloc.region}: {ids}")
+    record("launching")
+
+
+def _stop(plan: LaunchPlan, alloc: PlanAllocation | None, backends: Mapping[str, Backend],
           created: Mapping[str, list[Instance]], exc: BaseException, allow_partial: bool,
           timeout: float, record: Callable[[str], Path | None]) -> None:
     """An interruption or unexpected error: roll back (or keep) and raise LaunchError."""
-    what = f"allocation {alloc.index}: {_failure(exc)}"
+    what = f"allocation {alloc.index}: {_failure(exc)}" if alloc else _failure(exc)
     if allow_partial:
         record("interrupted")
         ids = ", ".join(i.id for name in backends for i in created[name]) or "none"

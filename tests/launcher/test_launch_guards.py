@@ -319,3 +319,16 @@ def test_suggested_commands_are_shell_quoted(aws, plan_file, run_cli):
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes", "--image", IMAGE)
     assert code == 1
     assert "`gpucost down 'x; rm -rf ~'` to stop it" in err
+
+
+def test_signal_between_two_allocations_rolls_back(aws, plan_file):
+    def echo(line: str) -> None:  # the signal lands outside any cloud call
+        if line.startswith("[0] launched"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    plan = load_plan(plan_file("plan_aws.json"))
+    with pytest.raises(LaunchError, match=r"allocation 0: interrupted \(SIGTERM\); rolled back"):
+        launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
+                    echo=echo)
+    assert instances() == []
+    assert read_state(PLAN_ID)["status"] == "rolled back"
