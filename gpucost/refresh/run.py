@@ -127,6 +127,12 @@ def _provider(name: str, options: dict, timeout: float) -> object:
     return get_provider(name, **options)
 
 
+# Fetch threads left behind at their deadline; :func:`refresh` lets them end (their HTTP
+# timeouts are bounded by the deadline) before returning, so that the interpreter never
+# exits under a thread still inside an SDK call.
+_ABANDONED: list[threading.Thread] = []
+
+
 def _fetch_within(provider: object, regions: list[str] | None, progress: Progress,
                   timeout: float) -> FetchResult | None:
     """``provider.fetch`` with a total deadline; None when it has not finished by then.
@@ -152,6 +158,7 @@ def _fetch_within(provider: object, regions: list[str] | None, progress: Progres
     thread.join(timeout)
     done.set()
     if thread.is_alive():
+        _ABANDONED.append(thread)
         return None
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
@@ -229,9 +236,13 @@ def refresh(providers: list[str], regions: list[str] | None, out_dir: Path,
     today = today or dt.date.today()
     timeout = default_timeout() if timeout is None else timeout
     with sigterm_as_exit():
-        return [refresh_provider(p, regions, out_dir, today, echo, tty,
-                                 (provider_options or {}).get(p), timeout, lock_timeout)
-                for p in providers]
+        outcomes = [refresh_provider(p, regions, out_dir, today, echo, tty,
+                                     (provider_options or {}).get(p), timeout, lock_timeout)
+                    for p in providers]
+        grace_until = time.monotonic() + min(timeout, 30.0)
+        while _ABANDONED:
+            _ABANDONED.pop().join(max(grace_until - time.monotonic(), 0.0))
+    return outcomes
 
 
 @contextmanager
