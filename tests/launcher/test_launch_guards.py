@@ -332,3 +332,56 @@ def test_signal_between_two_allocations_rolls_back(aws, plan_file):
                     echo=echo)
     assert instances() == []
     assert read_state(PLAN_ID)["status"] == "rolled back"
+
+
+# -- the issue's scenario: Ctrl-C from outside, at an arbitrary moment of `launch --yes` ---
+
+CHILD = """
+import sys
+import boto3
+from moto import mock_aws
+from gpucost.cli import main
+
+with mock_aws():
+    try:
+        main(["launch", sys.argv[1], "--yes", "--image", "ami-0123456789abcdef0"])
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:
+        code = "KeyboardInterrupt escaped"
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    live = [i for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name",
+            "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"]
+            for i in r["Instances"]]
+    print("RESULT", code, len(live), flush=True)
+"""
+
+
+def test_sigint_from_another_process_mid_launch_leaves_zero_instances(tmp_path, aws_env):
+    import subprocess
+    import sys
+
+    allocs = [{"run": "", "provider": "aws", "region": REGION, "zone": "",
+               "instance_type": "g5.xlarge", "gpu": "A10G", "gpu_count": 1,
+               "pricing": "on_demand", "instances": 1, "hours": 1.0, "usd_per_hour": 1.0,
+               "cost_usd": 1.0, "precision_used": "bf16"} for _ in range(30)]
+    plan = {"plan_version": 1, "plan_id": "many-1a2b3c4d", "status": "optimal",
+            "job": {"name": "many", "mode": "divisible", "budget_usd": None},
+            "allocations": allocs, "totals": {"cost_usd": 30.0},
+            "snapshot": {"files": [], "oldest_as_of": today()}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    child = subprocess.Popen([sys.executable, "-u", "-c", CHILD, str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "GPUCOST_STATE_DIR": str(tmp_path / "state")})
+    try:
+        for line in child.stdout:
+            if line.startswith("[0] launched"):
+                child.send_signal(signal.SIGINT)
+                break
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert "RESULT 1 0" in out, (out, err)
+    assert "interrupted (SIGINT); rolled back: terminated the" in err
+    assert "Traceback" not in err
