@@ -142,8 +142,10 @@ def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
         price, as_of = float(row["usd_per_hour"]), row["as_of"].date().isoformat()
         if not math.isclose(price, alloc.usd_per_hour, rel_tol=1e-9, abs_tol=1e-9):
             reasons.append(f"{where}: priced at {alloc.usd_per_hour:g} $/hour, but the "
-                           f"snapshot {path} says {price:g}: the file was edited; plan again")
+                           f"snapshot {path} says {price:g} (the plan was edited, or the snapshot "
+                           "refreshed since): plan again")
         if alloc.as_of and alloc.as_of != as_of:
             reasons.append(f"{where}: as_of {alloc.as_of}, but the snapshot {path} says "
-                           f"{as_of}: the file was edited; plan again")
+                           f"{as_of} (the plan was edited, or the snapshot refreshed since): "
+                           "plan again")
     return reasons
