@@ -7,6 +7,7 @@ full precision and do not use these).
 from __future__ import annotations
 
 import math
+import re
 
 
 def sig(value: float | None, digits: int = 3) -> str:
@@ -39,3 +40,13 @@ def hours_text(hours: float) -> str:
     if hours < 48:
         return f"{sig(hours, 3)} h"
     return f"{sig(hours / 24, 3)} days"
+
+
+# ``scheme://userinfo@`` in any URL: endpoint overrides such as
+# AWS_ENDPOINT_URL=http://user:secret@host carry credentials that error messages echo.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the user:password part of every URL replaced by ``***``."""
+    return _URL_USERINFO.sub(r"\1***@", text)

@@ -29,6 +29,7 @@ from gpucost.errors import InputError
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
 STALE_AFTER_DAYS = 30
+FUTURE_SLACK_DAYS = 1
 
 # vCPU quotas: ``families`` lists the instance-type prefixes (letters before the first
 # digit, space-separated) that share the limit, so the planner needs no provider logic.
@@ -162,6 +163,7 @@ def load_catalog(snapshot: Path | str | None = None, *,
         offers = read_snapshot_file(f.path)
         frames.append(offers)
         quotas.append(read_quotas(f))
+        _refuse_future(f, offers, today)
         if len(offers):
             newest = offers["as_of"].max().date()
             age = (today - newest).days
@@ -175,6 +177,19 @@ def load_catalog(snapshot: Path | str | None = None, *,
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
     return Catalog(offers=sort_offers(offers), files=files, quotas=quota_table)
+
+
+def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:
+    """A snapshot dated in the future would pass every freshness check: refuse it (a day
+    of slack for clocks and time zones)."""
+    limit = today + dt.timedelta(days=FUTURE_SLACK_DAYS)
+    if f.date != dt.date.min and f.date > limit:
+        raise InputError(str(f.path), "file name", f"a snapshot date not after {limit}, "
+                         f"got {f.date.isoformat()} (in the future)")
+    if len(offers) and offers["as_of"].max().date() > limit:
+        bad = offers["as_of"].max().date().isoformat()
+        raise InputError(str(f.path), "as_of", f"dates not after {limit}, got {bad} (in the "
+                         "future)")
 
 
 def load_offers(snapshot: Path | str | None = None) -> pd.DataFrame:

@@ -13,10 +13,11 @@ import warnings
 import click
 
 from gpucost.errors import GpucostError
+from gpucost.formatting import redact_urls
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-    click.echo(f"gpucost: warning: {message}", err=True)
+    click.echo(f"gpucost: warning: {redact_urls(str(message))}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         status = cli.main(args=argv, prog_name="gpucost", standalone_mode=False)
     except GpucostError as exc:
-        click.echo(f"gpucost: error: {exc}", err=True)
+        click.echo(f"gpucost: error: {redact_urls(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("gpucost: aborted", err=True)

@@ -8,12 +8,14 @@ task YAML. See :mod:`gpucost.launcher`.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
 from gpucost.errors import InputError
+from gpucost.formatting import redact_urls
 from gpucost.launcher import (
     describe,
     export_skypilot,
@@ -23,9 +25,12 @@ from gpucost.launcher import (
     make_backends,
     refusal_reasons,
 )
-from gpucost.launcher.backends import backend_names
+from gpucost.launcher.backends import LaunchError, backend_names
 from gpucost.launcher.config import ON_EXIT, LaunchConfig, apply_flags, parse_env_flags
+from gpucost.launcher.duplicates import duplicate_reasons, running_plans_of_job
 from gpucost.launcher.locate import find_plan_instances
+from gpucost.launcher.naming import check_plan_id
+from gpucost.launcher.safety import blocking_reasons
 from gpucost.launcher.status import format_report, recorded_regions, status_report
 
 config_option = click.option(
@@ -35,7 +40,7 @@ config_option = click.option(
 
 
 def _err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(redact_urls(line), err=True)
 
 
 job_options = [
@@ -79,7 +84,9 @@ def _apply_job_flags(config: LaunchConfig, setup: str | None, run_command: str |
 @click.option("--yes", is_flag=True, help="Really launch. Without it: a dry run that only "
               "prints what would be created.")
 @click.option("--force", is_flag=True, help="Launch even if the plan is infeasible, over "
-              "its budget, or priced from a snapshot more than 7 days old.")
+              "its budget, priced from a snapshot more than 7 days old, or its job is "
+              "already running. Never overrides a plan whose figures do not add up, or "
+              "more instances than the launch config's max_instances (default 64).")
 @click.option("--allow-partial", is_flag=True, help="If an allocation fails, keep the "
               "others running (default: terminate everything this launch created).")
 @config_option
@@ -112,6 +119,12 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         _err("gpucost: pass --force to launch anyway")
         return 1
     config = load_config(config_path)
+    blocking = blocking_reasons(plan, config.max_instances)
+    if blocking:  # figures that do not add up: refused before any flag problem too
+        for reason in blocking:
+            _err(f"gpucost: refused: {reason}")
+        _err("gpucost: not launched (--force does not override these)")
+        return 1
     _apply_job_flags(config, setup, run_command, container, envs, on_exit, hard_limit_hours)
     providers = list(dict.fromkeys(a.provider for a in plan.allocations))
     apply_flags(config, providers, images, {
@@ -127,6 +140,19 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         for key in ("container", "setup", "run"):
             if job.get(key):
                 click.echo(f"Every instance {key}: {' '.join(str(job[key]).split())}")
+    if yes and not force and not reasons:
+        # Only a real launch asks the clouds (a dry run needs no credentials).
+        try:
+            running = running_plans_of_job(plan, backends)
+        except LaunchError as exc:
+            raise LaunchError(f"cannot check whether job {plan.job_name!r} is already "
+                              f"running ({exc}); --force skips this check") from None
+        reasons += duplicate_reasons(plan, running)
+        if reasons:
+            for reason in reasons:
+                _err(f"gpucost: refused: {reason}")
+            _err("gpucost: pass --force to launch anyway")
+            return 1
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
     if not job.get("run"):
@@ -139,8 +165,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         return 0
     result = launch_plan(plan, backends, allow_partial=allow_partial, timeout=timeout,
                          echo=click.echo)
-    follow = (f"`gpucost status {plan.plan_id}` to follow, `gpucost down {plan.plan_id}` "
-              "to terminate.")
+    quoted = shlex.quote(plan.plan_id)
+    follow = f"`gpucost status {quoted}` to follow, `gpucost down {quoted}` to terminate."
     if result.instances or result.failed:
         click.echo(f"Launched {len(result.instances)} instance(s) for plan {plan.plan_id}; "
                    + follow)
@@ -191,6 +217,7 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
     plan = load_plan(plan_id) if plan_id.endswith(".json") and Path(plan_id).is_file() else None
     if plan is not None:
         plan_id = plan.plan_id
+    check_plan_id(plan_id)
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err, method="inspect")
@@ -216,6 +243,7 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
          project: str | None, config_path: str | None, timeout: float) -> int:
     """Terminate all of PLAN_ID's instances (found by tag / label), wait until gone, then
     delete what launch created besides them (placement groups, security group)."""
+    check_plan_id(plan_id)
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
         warn=_err)

@@ -9,7 +9,7 @@ import click
 
 from gpucost.catalog.snapshot import user_snapshot_dir
 from gpucost.providers import provider_names
-from gpucost.refresh.run import refresh, summarize
+from gpucost.refresh.run import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, refresh, summarize
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -25,12 +25,16 @@ def _split(values: tuple[str, ...]) -> list[str]:
               help="Snapshot folder to write (default: the user data dir; use "
                    "pricing_snapshots/ in a checkout to update the shipped one).")
 @click.option("--project", help="GCP project (default: application-default credentials').")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Seconds each provider may take in all; its regions then keep their old "
+                   f"rows, marked stale (default ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g}).")
 def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_dir: str | None,
-                    project: str | None) -> int:
+                    project: str | None, timeout: float | None) -> int:
     """Fetch current GPU prices and specs into new dated snapshot files.
 
-    Writes are atomic. A provider or region that fails keeps its previous rows (marked
-    stale) and makes the exit status 1; nothing already on disk is lost.
+    Writes are atomic, and concurrent refreshes into one folder take turns (a lock).
+    A provider or region that fails or times out keeps its previous rows (marked stale)
+    and makes the exit status 1; nothing already on disk is lost.
     """
     names = _split(providers) or provider_names()
     for name in names:
@@ -41,7 +45,7 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
     outcomes = refresh(names, _split(regions) or None,
                        Path(out_dir) if out_dir else user_snapshot_dir(),
                        echo=lambda line: click.echo(line, err=True),
-                       tty=sys.stderr.isatty(), provider_options=options)
+                       tty=sys.stderr.isatty(), provider_options=options, timeout=timeout)
     click.echo(summarize(outcomes))
     return 0 if all(o.ok for o in outcomes) else 1
 

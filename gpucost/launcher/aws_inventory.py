@@ -9,7 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from gpucost.clouds.aws import error_code, error_reason, one_line
-from gpucost.launcher.backends import TAG_ALLOCATION, TAG_PLAN_ID, Instance, LaunchError
+from gpucost.launcher.backends import (
+    TAG_ALLOCATION,
+    TAG_JOB,
+    TAG_PLAN_ID,
+    Instance,
+    LaunchError,
+)
 
 GONE = frozenset({"terminated"})
 LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
@@ -50,17 +56,36 @@ class AwsInventory:
             pricing="spot" if item.get("InstanceLifecycle") == "spot" else "on_demand",
             extra={"placement_group": group} if group else {})
 
-    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
-        found: list[Instance] = []
+    def _tagged(self, key: str, value: str, regions: list[str]
+                ) -> list[tuple[dict[str, str], Instance]]:
+        """Live instances whose tag ``key`` is exactly ``value``, with all their tags.
+
+        EC2 filter values treat ``*`` and ``?`` as wildcards, so the filter only narrows
+        the listing and equality is checked again here.
+        """
+        found: list[tuple[dict[str, str], Instance]] = []
         for region in regions:
             with aws_errors(f"aws {region}"):
                 pages = self.client("ec2", region).get_paginator("describe_instances").paginate(
-                    Filters=[{"Name": f"tag:{TAG_PLAN_ID}", "Values": [plan_id]},
+                    Filters=[{"Name": f"tag:{key}", "Values": [value]},
                              {"Name": "instance-state-name", "Values": LIVE_FILTER}])
                 for page in pages:
                     for reservation in page["Reservations"]:
-                        found += [self._instance(i, region) for i in reservation["Instances"]]
+                        for item in reservation["Instances"]:
+                            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+                            if tags.get(key) == value:
+                                found.append((tags, self._instance(item, region)))
         return found
+
+    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
+        return [inst for _, inst in self._tagged(TAG_PLAN_ID, plan_id, regions)]
+
+    def find_job(self, job_name: str, regions: list[str]) -> dict[str, list[Instance]]:
+        """Live instances of any plan of job ``job_name``, by plan id."""
+        plans: dict[str, list[Instance]] = {}
+        for tags, inst in self._tagged(TAG_JOB, job_name, regions):
+            plans.setdefault(tags.get(TAG_PLAN_ID, "?"), []).append(inst)
+        return plans
 
     def terminate(self, instances: list[Instance], timeout: float) -> None:
         """Terminate, wait until all are ``terminated``, then delete their placement groups

@@ -28,6 +28,7 @@ default); a missing ``--config`` file is an error. Command-line flags override t
       on_exit: terminate            # terminate | stop | keep, when the run command exits
       hard_limit_hours: 40          # default: the allocation's planned hours + 20%
       master_port: 29500
+    max_instances: 64               # most instances one launch may create (default 64)
 """
 
 from __future__ import annotations
@@ -60,12 +61,16 @@ def default_config_path() -> Path:
     return Path(user_config_dir("gpucost")) / "launch.yaml"
 
 
+DEFAULT_MAX_INSTANCES = 64  # the launch guard's cap (gpucost.launcher.safety)
+
+
 @dataclass
 class LaunchConfig:
     """Settings per provider: ``settings["aws"]["key_name"]`` etc."""
 
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "(defaults)"
+    max_instances: int = DEFAULT_MAX_INSTANCES
 
     def provider(self, name: str) -> dict[str, Any]:
         """A copy of the settings of provider ``name`` (empty if none), with the ``job``
@@ -100,6 +105,9 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
     data = load_yaml(file, "launch config") or {}
     if not isinstance(data, dict):
         raise InputError(str(file), "top level", "a mapping of provider name to settings")
+    cap = data.pop("max_instances", DEFAULT_MAX_INSTANCES)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise InputError(str(file), "max_instances", f"a whole number >= 1, got {cap!r}")
     for provider, section in data.items():
         if provider not in PROVIDER_KEYS:
             raise InputError(str(file), str(provider), f"one of {', '.join(PROVIDER_KEYS)}")
@@ -118,7 +126,7 @@ def load_config(path: str | Path | None = None) -> LaunchConfig:
             raise InputError(str(file), f"{provider}.gpu_networks", "a list of subnetworks "
                              "(regions/REGION/subnetworks/NAME), one per extra GPU NIC")
     check_job(data.get("job") or {}, str(file), "job.")
-    return LaunchConfig(settings=data, source=str(file))
+    return LaunchConfig(settings=data, source=str(file), max_instances=cap)
 
 
 def check_job(job: dict[str, Any], where: str, prefix: str = "") -> None:

@@ -34,6 +34,9 @@ def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:
         instances += alloc.instances
     per_hour = sum(a.usd_per_hour_total for a in plan.allocations)
     budget = f" (budget {money(plan.budget_usd)})" if plan.budget_usd is not None else ""
+    # The total is recomputed from the allocations (what would really be created), never
+    # copied from the file's totals, which may disagree (the launch guard refuses then).
+    cost = sum(a.cost_usd for a in plan.allocations)
     lines.append(f"Total: {instances} instance(s), {money(per_hour)}/hour while all run, "
-                 f"{money(plan.total_cost_usd)} expected{budget}")
+                 f"{money(cost)} expected{budget}")
     return lines

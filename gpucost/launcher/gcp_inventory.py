@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gpucost.launcher.backends import LABEL_ALLOCATION, LABEL_PLAN_ID, Instance, LaunchError
+from gpucost.launcher.backends import (
+    LABEL_ALLOCATION,
+    LABEL_JOB,
+    LABEL_PLAN_ID,
+    Instance,
+    LaunchError,
+)
 from gpucost.launcher.naming import label_value
 
 
@@ -44,27 +50,39 @@ class GcpInventory:
     def wait(self, zone: str, operation: str, timeout: float) -> Any:
         raise NotImplementedError
 
-    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
-        """All the plan's VMs in every zone (``regions`` is not needed and ignored)."""
+    def _labelled(self, key: str, value: str) -> list[tuple[dict[str, str], Instance]]:
+        """VMs (in every zone) whose label ``key`` is exactly ``value``, with their labels."""
         from google.cloud import compute_v1
 
-        value = label_value(plan_id)
         request = compute_v1.AggregatedListInstancesRequest(
-            project=self.project, filter=f'labels.{LABEL_PLAN_ID} = "{value}"')
-        found: list[Instance] = []
+            project=self.project, filter=f'labels.{key} = "{value}"')
+        found: list[tuple[dict[str, str], Instance]] = []
         with gcp_errors(f"gcp project {self.project}"):
             listing = list(self._client("instances").aggregated_list(request=request))
         for scope, scoped in listing:
             for vm in scoped.instances:
-                if vm.labels.get(LABEL_PLAN_ID) != value:
+                if vm.labels.get(key) != value:  # the filter narrows; equality is checked
                     continue
                 zone = scope.rsplit("/", 1)[-1]
                 spot = vm.scheduling.provisioning_model == "SPOT"
-                found.append(Instance(self.name, zone.rsplit("-", 1)[0], zone, vm.name,
-                                      vm.machine_type.rsplit("/", 1)[-1], vm.status,
-                                      vm.labels.get(LABEL_ALLOCATION, ""),
-                                      "spot" if spot else "on_demand"))
+                found.append((dict(vm.labels), Instance(
+                    self.name, zone.rsplit("-", 1)[0], zone, vm.name,
+                    vm.machine_type.rsplit("/", 1)[-1], vm.status,
+                    vm.labels.get(LABEL_ALLOCATION, ""), "spot" if spot else "on_demand")))
         return found
+
+    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
+        """All the plan's VMs in every zone (``regions`` is not needed and ignored)."""
+        return [inst for _, inst in self._labelled(LABEL_PLAN_ID, label_value(plan_id))]
+
+    def find_job(self, job_name: str, regions: list[str]) -> dict[str, list[Instance]]:
+        """VMs of any plan of job ``job_name`` that still exist, by plan id (label)."""
+        plans: dict[str, list[Instance]] = {}
+        for labels, inst in self._labelled(LABEL_JOB, label_value(job_name)):
+            if inst.state == "TERMINATED":  # stopped: not running, not billed for compute
+                continue
+            plans.setdefault(labels.get(LABEL_PLAN_ID, "?"), []).append(inst)
+        return plans
 
     def terminate(self, instances: list[Instance], timeout: float) -> None:
         from google.api_core import exceptions

@@ -14,6 +14,7 @@ from typing import Any
 
 from gpucost.launcher.backends import Backend, Instance, LaunchError, backend_names, get_backend
 from gpucost.launcher.config import LaunchConfig
+from gpucost.launcher.naming import check_plan_id
 from gpucost.launcher.state import read_state
 
 Found = list[tuple[Backend, list[Instance]]]
@@ -27,6 +28,7 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
     """The plan's instances per searched backend, and whether every search that matters
     ran (a provider neither asked for nor recorded may be skipped with a note).
     ``method`` names the backend method that searches (``inspect`` for ``status``)."""
+    check_plan_id(plan_id)  # never a wildcard: one plan's instances, matched exactly
     state = read_state(plan_id) or {}
     recorded_all: dict[str, dict[str, Any]] = state.get("providers") or {}
     complete = True

@@ -11,7 +11,26 @@ from __future__ import annotations
 import hashlib
 import re
 
+from gpucost.errors import InputError
+from gpucost.planner.plan import PLAN_ID_NAME_MAX, PLAN_ID_PATTERN
+
 _GCE_MAX = 63
+
+
+def check_plan_id(plan_id: str, where: str = "PLAN_ID", field: str = "plan id") -> str:
+    """``plan_id`` if it has the form ``gpucost plan`` gives ids, else an InputError.
+
+    Plan ids become EC2 filter values and GCE label filters, where ``*`` and ``?`` are
+    wildcards: anything but the exact form (``<job name>-<8 hex>``, the name part letters,
+    digits, '.', '_' and '-') is refused before any cloud is asked.
+    """
+    if not isinstance(plan_id, str) or not PLAN_ID_PATTERN.fullmatch(plan_id):
+        shown = plan_id if isinstance(plan_id, str) and len(plan_id) <= 80 else \
+            f"{str(plan_id)[:77]}..."
+        raise InputError(where, field, "the form <job name>-<8 hex digits> that "
+                         f"`gpucost plan` prints (a name of letters, digits, '.', '_' or '-', "
+                         f"at most {PLAN_ID_NAME_MAX} characters; no wildcards), got {shown!r}")
+    return plan_id
 
 
 def client_token(plan_id: str, allocation: int, generation: int = 0, rank: int = 0) -> str:

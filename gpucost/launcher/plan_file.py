@@ -9,6 +9,7 @@ kept untouched in :attr:`LaunchPlan.raw`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,11 +17,18 @@ from typing import Any
 
 from gpucost.errors import InputError
 from gpucost.files import read_text
+from gpucost.launcher.naming import check_plan_id
 from gpucost.planner.plan import Allocation
 
 SUPPORTED_PLAN_VERSION = 1
 MODES = ("single", "divisible", "experiments")
 PRICING = ("on_demand", "spot")
+# Bounds no real plan comes near; beyond them a number is corrupt or hostile (the launch
+# guard in :mod:`gpucost.launcher.safety` applies the real limits).
+MAX_INSTANCES_FIELD = 100_000
+MAX_HOURS = 1e6  # over a century
+MAX_USD_PER_HOUR = 1e5
+MAX_COST_USD = 1e12
 
 
 @dataclass(frozen=True)
@@ -80,18 +88,24 @@ class _Reader:
         return value
 
     def number(self, data: dict[str, Any], key: str, name: str, *, null: bool = False,
-               minimum: float = 0.0) -> float | None:
+               minimum: float = 0.0, maximum: float = MAX_COST_USD) -> float | None:
         value = data.get(key) if null else self.get(data, key, name)
         if value is None and null:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.fail(name, f"a number >= {minimum:g}, got {value!r}")
+        # JSON allows NaN and Infinity, and NaN compares false with every bound.
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not math.isfinite(value) or not minimum <= value <= maximum:
+            raise self.fail(name, f"a finite number from {minimum:g} to {maximum:g}, "
+                            f"got {value!r}")
         return float(value)
 
-    def count(self, data: dict[str, Any], key: str, name: str) -> int:
+    def count(self, data: dict[str, Any], key: str, name: str,
+              maximum: int = MAX_INSTANCES_FIELD) -> int:
         value = self.get(data, key, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.fail(name, f"a whole number >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            shown = value if not isinstance(value, int) or abs(value) < 10**12 else \
+                f"{float(value):.3g}"
+            raise self.fail(name, f"a whole number from 1 to {maximum:,}, got {shown!r}")
         return value
 
     def choice(self, data: dict[str, Any], key: str, name: str, options: tuple[str, ...]) -> str:
@@ -114,12 +128,21 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
         gpu_count=r.count(a, "gpu_count", f"{name}.gpu_count"),
         pricing=r.choice(a, "pricing", f"{name}.pricing", PRICING),
         instances=r.count(a, "instances", f"{name}.instances"),
-        hours=r.number(a, "hours", f"{name}.hours") or 0.0,
-        usd_per_hour=r.number(a, "usd_per_hour", f"{name}.usd_per_hour") or 0.0,
+        hours=r.number(a, "hours", f"{name}.hours", maximum=MAX_HOURS) or 0.0,
+        usd_per_hour=r.number(a, "usd_per_hour", f"{name}.usd_per_hour",
+                              maximum=MAX_USD_PER_HOUR) or 0.0,
         precision_used=str(a.get("precision_used") or ""),
         run=str(a.get("run") or ""),
-        as_of=str(a.get("as_of") or ""),
+        as_of=_date(r, a, "as_of", f"{name}.as_of") if a.get("as_of") else "",
     )
+
+
+def _date(r: _Reader, data: dict[str, Any], key: str, name: str) -> str:
+    value = data.get(key)
+    try:
+        return date.fromisoformat(value).isoformat()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise r.fail(name, f"a date YYYY-MM-DD, got {value!r}") from None
 
 
 def parse_plan(data: Any, where: str) -> LaunchPlan:
@@ -136,28 +159,25 @@ def parse_plan(data: Any, where: str) -> LaunchPlan:
         raise r.fail("allocations", "a list")
     totals = r.obj(r.get(top, "totals", "totals"), "totals")
     snapshot = r.obj(r.get(top, "snapshot", "snapshot"), "snapshot")
-    oldest = r.text(snapshot, "oldest_as_of", "snapshot.oldest_as_of")
-    try:
-        date.fromisoformat(oldest)
-    except ValueError:
-        raise r.fail("snapshot.oldest_as_of", f"a date YYYY-MM-DD, got {oldest!r}") from None
+    r.text(snapshot, "oldest_as_of", "snapshot.oldest_as_of")
+    oldest = _date(r, snapshot, "oldest_as_of", "snapshot.oldest_as_of")
+    parsed = [_allocation(r, a, i) for i, a in enumerate(allocations)]
     # Plans name the date of each price they use; judge freshness by those when present,
     # not by other providers' files in the same catalog.
-    used = [str(a.get("as_of")) for a in allocations if isinstance(a, dict) and a.get("as_of")]
-    if used and len(used) == len(allocations):
-        try:
-            oldest = min(date.fromisoformat(d) for d in used).isoformat()
-        except ValueError:
-            raise r.fail("allocations[].as_of", f"dates YYYY-MM-DD, got {used!r}") from None
+    used = [a.as_of for a in parsed if a.as_of]
+    if used and len(used) == len(parsed):
+        oldest = min(used)
+    plan_id = r.text(top, "plan_id", "plan_id")
+    check_plan_id(plan_id, where, "plan_id")
     return LaunchPlan(
         path=where,
-        plan_id=r.text(top, "plan_id", "plan_id"),
+        plan_id=plan_id,
         created_at=str(top.get("created_at") or ""),
         status=r.choice(top, "status", "status", ("optimal", "infeasible")),
         job_name=r.text(job, "name", "job.name"),
         mode=r.choice(job, "mode", "job.mode", MODES),
         budget_usd=r.number(job, "budget_usd", "job.budget_usd", null=True),
-        allocations=[_allocation(r, a, i) for i, a in enumerate(allocations)],
+        allocations=parsed,
         total_cost_usd=r.number(totals, "cost_usd", "totals.cost_usd") or 0.0,
         snapshot_oldest_as_of=oldest,
         raw=top,

@@ -1,23 +1,50 @@
 """Pure checks run before a launch: each failed check is one line saying why.
 
-A plan is refused (unless ``--force``) when it is not ``optimal``, when its total cost is
-above the job's budget, or when the oldest price snapshot it was planned from is more than
-:data:`MAX_SNAPSHOT_AGE_DAYS` days old (prices and capacity move; re-run ``gpucost
-refresh`` and ``gpucost plan``).
+Two kinds:
+
+- :func:`refusal_reasons` (``--force`` overrides): the plan is not ``optimal``, costs more
+  than the job's budget, or was priced from a snapshot more than
+  :data:`MAX_SNAPSHOT_AGE_DAYS` days old (prices and capacity move; re-run ``gpucost
+  refresh`` and ``gpucost plan``).
+- :func:`blocking_reasons` (nothing overrides): the file does not add up. The cost is
+  recomputed from what would really be created (instances x $/hour x hours per
+  allocation) and must agree with the plan's own figures; a launch may not create more
+  than the launch config's ``max_instances`` (default :data:`DEFAULT_MAX_INSTANCES`);
+  no date may lie in the future; and where the snapshot the plan names is at hand, each
+  allocation's price and as-of date must be the snapshot's. A hand-edited plan (500
+  instances instead of 5, a fresher ``as_of``) is refused; plan again instead.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import math
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from gpucost.formatting import money
+from gpucost.launcher.config import DEFAULT_MAX_INSTANCES
 from gpucost.launcher.plan_file import LaunchPlan
 
 MAX_SNAPSHOT_AGE_DAYS = 7
+# Relative and absolute slack when comparing the plan's figures with recomputed ones
+# (JSON round-trips floats exactly; this only absorbs summation order).
+COST_RTOL = 1e-6
+COST_ATOL = 0.01
+# Clocks and time zones differ: a date one day ahead of UTC today is not "the future".
+FUTURE_SLACK = timedelta(days=1)
+
+
+def recomputed_cost(plan: LaunchPlan) -> float:
+    """What launching ``plan`` costs: sum of instances x $/hour x hours per allocation."""
+    return sum(a.instances * a.usd_per_hour * a.hours for a in plan.allocations)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=COST_RTOL, abs_tol=COST_ATOL)
 
 
 def refusal_reasons(plan: LaunchPlan, today: date | None = None) -> list[str]:
-    """Why ``plan`` should not be launched; empty when it may be."""
+    """Why ``plan`` should not be launched (``--force`` overrides); empty when it may be."""
     today = today or datetime.now(UTC).date()
     reasons: list[str] = []
     if plan.status != "optimal":
@@ -25,12 +52,100 @@ def refusal_reasons(plan: LaunchPlan, today: date | None = None) -> list[str]:
                        "plan meeting the job's constraints")
     if not plan.allocations:
         reasons.append("plan has no allocations: nothing to launch")
-    if plan.budget_usd is not None and plan.total_cost_usd > plan.budget_usd + 1e-9:
-        reasons.append(f"plan costs {money(plan.total_cost_usd)}, over the job budget of "
+    cost = max(recomputed_cost(plan), plan.total_cost_usd)
+    if plan.budget_usd is not None and cost > plan.budget_usd + 1e-9:
+        reasons.append(f"plan costs {money(cost)}, over the job budget of "
                        f"{money(plan.budget_usd)}")
     age = (today - date.fromisoformat(plan.snapshot_oldest_as_of)).days
     if age > MAX_SNAPSHOT_AGE_DAYS:
         reasons.append(f"prices are {age} days old (oldest snapshot "
                        f"{plan.snapshot_oldest_as_of}, limit {MAX_SNAPSHOT_AGE_DAYS} days): "
                        "run `gpucost refresh` and plan again")
+    return reasons
+
+
+def blocking_reasons(plan: LaunchPlan, max_instances: int = DEFAULT_MAX_INSTANCES,
+                     today: date | None = None) -> list[str]:
+    """Why ``plan`` must not be launched even with ``--force``; empty when it may be."""
+    today = today or datetime.now(UTC).date()
+    reasons = _cost_disagreements(plan)
+    total = sum(a.instances for a in plan.allocations)
+    if total > max_instances:
+        reasons.append(f"plan would create {total:,} instances, more than the {max_instances} "
+                       "a launch may create (raise max_instances in the launch config if "
+                       "this is really meant)")
+    reasons += _future_dates(plan, today)
+    reasons += _snapshot_disagreements(plan)
+    return reasons
+
+
+def _cost_disagreements(plan: LaunchPlan) -> list[str]:
+    reasons = []
+    for alloc in plan.allocations:
+        raw = plan.raw.get("allocations", [])[alloc.index]
+        stated = raw.get("cost_usd") if isinstance(raw, dict) else None
+        if isinstance(stated, int | float) and not isinstance(stated, bool) and \
+                not _close(float(stated), alloc.cost_usd):
+            reasons.append(
+                f"allocations[{alloc.index}]: {alloc.instances:,} x {money(alloc.usd_per_hour)}"
+                f"/hour x {alloc.hours:g} h = {money(alloc.cost_usd)}, but the plan says "
+                f"{money(float(stated))}: the file was edited or is corrupt; plan again")
+    cost = recomputed_cost(plan)
+    if not _close(cost, plan.total_cost_usd):
+        reasons.append(f"the allocations cost {money(cost)} (instances x $/hour x hours), but "
+                       f"totals.cost_usd says {money(plan.total_cost_usd)}: the file was "
+                       "edited or is corrupt; plan again")
+    return reasons
+
+
+def _future_dates(plan: LaunchPlan, today: date) -> list[str]:
+    dated = [("snapshot.oldest_as_of", plan.snapshot_oldest_as_of)]
+    dated += [(f"allocations[{a.index}].as_of", a.as_of) for a in plan.allocations if a.as_of]
+    return [f"{field} is {value}, in the future (today is {today.isoformat()}): dates "
+            "cannot be trusted; refresh and plan again"
+            for field, value in dated if date.fromisoformat(value) > today + FUTURE_SLACK]
+
+
+def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
+    """Compare each allocation's price and as-of date with the snapshot file it names."""
+    from gpucost.catalog.snapshot import read_snapshot_file
+    from gpucost.errors import InputError
+
+    files = (plan.raw.get("snapshot") or {}).get("files") or []
+    paths = {str(f.get("provider")): Path(str(f.get("path"))) for f in files
+             if isinstance(f, dict) and f.get("path")}
+    reasons: list[str] = []
+    tables = {}
+    for alloc in plan.allocations:
+        path = paths.get(alloc.provider)
+        if path is None or not path.is_file():
+            continue  # not at hand (planned on another machine): nothing to compare with
+        if path not in tables:
+            try:
+                tables[path] = read_snapshot_file(path)
+            except InputError as exc:
+                reasons.append(f"cannot check prices against {path}: {exc}")
+                tables[path] = None
+        offers = tables[path]
+        if offers is None:
+            continue
+        rows = offers[(offers["provider"] == alloc.provider) & (offers["region"] == alloc.region)
+                      & (offers["instance_type"] == alloc.instance_type)
+                      & (offers["pricing"] == alloc.pricing)]
+        where = f"allocations[{alloc.index}] ({alloc.provider} {alloc.region} " \
+                f"{alloc.instance_type} {alloc.pricing})"
+        if rows.empty:
+            reasons.append(f"{where}: no such offer in the snapshot it was planned from "
+                           f"({path}); plan again")
+            continue
+        row = rows.iloc[0]
+        price, as_of = float(row["usd_per_hour"]), row["as_of"].date().isoformat()
+        if not math.isclose(price, alloc.usd_per_hour, rel_tol=1e-9, abs_tol=1e-9):
+            reasons.append(f"{where}: priced at {alloc.usd_per_hour:g} $/hour, but the "
+                           f"snapshot {path} says {price:g} (the plan was edited, or the snapshot "
+                           "refreshed since): plan again")
+        if alloc.as_of and alloc.as_of != as_of:
+            reasons.append(f"{where}: as_of {alloc.as_of}, but the snapshot {path} says "
+                           f"{as_of} (the plan was edited, or the snapshot refreshed since): "
+                           "plan again")
     return reasons

@@ -40,15 +40,22 @@ def read_state(plan_id: str) -> dict[str, Any] | None:
 
 
 def write_state(plan_id: str, providers: dict[str, dict[str, Any]],
-                instances: list[dict[str, Any]]) -> Path | None:
+                instances: list[dict[str, Any]], status: str = "launched") -> Path | None:
     """Record a launch; returns the path, or None if it could not be written (a warning,
-    never a failure: the launch itself succeeded)."""
+    never a failure). The runner writes it before creating anything and after every
+    allocation (``status``: launching, launched, partial, interrupted, rolled back,
+    rollback failed), so an interrupted launch still says where to look. Written through
+    a temporary file renamed into place: a reader never sees half a record."""
     path = state_path(plan_id)
-    data = {"plan_id": plan_id, "launched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    data = {"plan_id": plan_id, "status": status,
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "providers": providers, "instances": instances}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
     except OSError:
+        tmp.unlink(missing_ok=True)
         return None
     return path

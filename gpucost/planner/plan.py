@@ -5,7 +5,7 @@ fields may be added, never renamed or removed without bumping the version.
 
     {
       "plan_version": 1,
-      "plan_id": "<job name>-<8 hex>",      stable hash of the job and its allocations
+      "plan_id": "<job name>-<8 hex>",      content hash of what would be launched
       "created_at": "2026-11-25T14:50:00+00:00",
       "job": {"name", "mode", "precision", "deadline", "deadline_hours", "budget_usd"},
       "requirements": {"flops", "memory_gib"},
@@ -30,10 +30,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PLAN_VERSION = 1
+
+# The form of every plan id ``gpucost plan`` makes: a job-name part of letters, digits,
+# '.', '_' and '-' (at most 54 characters, so that the id fits a 63-character GCE label
+# value whole) and 8 lowercase hex digits. ``launch``/``status``/``down`` accept nothing
+# else: plan ids end up in cloud filters, where '*' and '?' are wildcards.
+PLAN_ID_NAME_MAX = 54
+PLAN_ID_PATTERN = re.compile(
+    rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{PLAN_ID_NAME_MAX - 1}}}-[0-9a-f]{{8}}")
+# What the id's hash covers: what would be launched, and at what price (never the clock,
+# the deadline or estimates, so planning the same job twice gives the same id).
+PLAN_ID_FIELDS = ("run", "provider", "region", "zone", "instance_type", "gpu", "gpu_count",
+                  "pricing", "instances", "usd_per_hour")
+
+
+def plan_id_name(job_name: str) -> str:
+    """The job-name part of a plan id: unsafe characters folded to '-', shortened."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", job_name).strip("-._") or "job"
+    return name[:PLAN_ID_NAME_MAX].rstrip("-._") or "job"
+
+
+def make_plan_id(job_name: str, mode: str, allocations: list[Allocation]) -> str:
+    """``<job name>-<8 hex>``: a content hash of the job name, mode and allocations."""
+    key = json.dumps([job_name, mode, [{f: getattr(a, f) for f in PLAN_ID_FIELDS}
+                                       for a in allocations]], sort_keys=True, default=str)
+    return f"{plan_id_name(job_name)}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -130,11 +156,10 @@ class Plan(AllocationTotals):
 
     @property
     def plan_id(self) -> str:
-        """Stable id: the job name and a hash of what would be launched."""
-        key = json.dumps([self.job, [a.to_json() for a in self.allocations]],
-                         sort_keys=True, default=str)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-        return f"{self.job.get('name', 'job')}-{digest}"
+        """Stable id: the job name and a hash of what would be launched (see
+        :func:`make_plan_id`)."""
+        return make_plan_id(str(self.job.get("name", "job")), str(self.job.get("mode", "")),
+                            self.allocations)
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON form described in the module docstring."""

@@ -1,11 +1,24 @@
-"""Run a refresh: each provider through the registry, merged, written atomically, diffed."""
+"""Run a refresh: each provider through the registry, merged, written atomically, diffed.
+
+Each provider gets a total deadline (``timeout``, default :data:`DEFAULT_TIMEOUT_S`, or
+``$GPUCOST_REFRESH_TIMEOUT``): the adapter's own HTTP timeouts and retries are bounded by
+it, and if it still has not answered by then its regions fail with "timed out" and keep
+their old rows, marked stale. The read-merge-write step holds the snapshot folder's lock
+(:mod:`gpucost.refresh.lock`), so concurrent refreshes into one folder never lose rows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +35,31 @@ from gpucost.catalog.snapshot import (
     write_snapshot,
 )
 from gpucost.errors import InputError
-from gpucost.providers import FetchResult, ProviderUnavailable, get_provider
+from gpucost.formatting import redact_urls
+from gpucost.providers import REGISTRY, FetchResult, ProviderUnavailable, get_provider
 from gpucost.refresh.diff import SnapshotDiff, diff_snapshots
+from gpucost.refresh.lock import DEFAULT_LOCK_TIMEOUT_S, snapshot_lock
 from gpucost.refresh.merge import merge_with_previous
 
 log = logging.getLogger("gpucost.refresh")
 Echo = Callable[[str], None]
+
+DEFAULT_TIMEOUT_S = 180.0
+TIMEOUT_ENV = "GPUCOST_REFRESH_TIMEOUT"
+
+
+def default_timeout() -> float:
+    """``$GPUCOST_REFRESH_TIMEOUT`` seconds if set (a positive number), else the default."""
+    raw = os.environ.get(TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise InputError(TIMEOUT_ENV, "value", f"a positive number of seconds, got {raw!r}")
+    return value
 
 
 @dataclass
@@ -54,6 +86,8 @@ class Progress:
         self.done = self.failed = 0
 
     def __call__(self, region: str, reason: str | None) -> None:
+        if reason is not None:
+            reason = redact_urls(reason)
         self.done += 1
         self.failed += reason is not None
         if not self.tty:
@@ -83,51 +117,151 @@ def _previous(provider: str, out_dir: Path) -> tuple[SnapshotFile | None, pd.Dat
     return None, empty_offers()
 
 
+def _provider(name: str, options: dict, timeout: float) -> object:
+    """The adapter, given the deadline if its constructor takes one (bounds its HTTP)."""
+    from gpucost.plugins import import_class
+
+    cls = import_class(REGISTRY[name]) if name in REGISTRY else None
+    if cls is not None and "timeout" in inspect.signature(cls).parameters:
+        options = {**options, "timeout": timeout}
+    return get_provider(name, **options)
+
+
+# Fetch threads left behind at their deadline; :func:`refresh` lets them end (their HTTP
+# timeouts are bounded by the deadline) before returning, so that the interpreter never
+# exits under a thread still inside an SDK call.
+_ABANDONED: list[threading.Thread] = []
+
+
+def _fetch_within(provider: object, regions: list[str] | None, progress: Progress,
+                  timeout: float) -> FetchResult | None:
+    """``provider.fetch`` with a total deadline; None when it has not finished by then.
+
+    The fetch runs in a daemon thread: a call stuck past the deadline is left behind (the
+    adapter's own timeouts end it soon after) and its late progress is not shown.
+    """
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def report(region: str, reason: str | None) -> None:
+        if not done.is_set():
+            progress(region, reason)
+
+    def work() -> None:
+        try:
+            box["result"] = provider.fetch(regions, report)  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="gpucost-refresh-fetch", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    done.set()
+    if thread.is_alive():
+        _ABANDONED.append(thread)
+        return None
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["result"]  # type: ignore[return-value]
+
+
 def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today: dt.date,
                      echo: Echo, tty: bool = False,
-                     provider_options: dict | None = None) -> ProviderOutcome:
+                     provider_options: dict | None = None,
+                     timeout: float = DEFAULT_TIMEOUT_S,
+                     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> ProviderOutcome:
     """Fetch one provider and write its dated snapshot; never raises for cloud failures."""
     outcome = ProviderOutcome(name)
-    previous_file, previous = _previous(name, out_dir)
     progress = Progress(name, len(regions) if regions else None, echo, tty)
+    started = time.monotonic()
+    echo(f"{name}: fetching {', '.join(regions) if regions else 'all regions'} "
+         f"(deadline {timeout:g}s)")
     try:
-        provider = get_provider(name, **(provider_options or {}))
-        result: FetchResult = provider.fetch(regions, progress)
+        provider = _provider(name, provider_options or {}, timeout)
+        result = _fetch_within(provider, regions, progress, timeout)
     except ProviderUnavailable as exc:
-        outcome.error = str(exc)
+        outcome.error = redact_urls(str(exc))
         return outcome
     except Exception as exc:  # network down, SDK error: report, keep the old snapshot
-        outcome.error = f"{name}: {type(exc).__name__}: {exc}"
+        outcome.error = redact_urls(f"{name}: {type(exc).__name__}: {exc}")
         log.debug("refresh of %s failed", name, exc_info=True)
         return outcome
     finally:
         progress.finish()
-    outcome.failed_regions = dict(result.failed_regions)
-    attempted = set(regions) if regions else None
-    merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
-                                 attempted, name)
-    if merged.empty:
-        outcome.error = f"{name}: the refresh returned no offers; previous snapshot kept"
-        return outcome
-    outcome.path = write_snapshot(merged, out_dir, name, today)
-    outcome.offers = len(merged)
-    if result.quotas is not None and len(result.quotas):
-        quotas = result.quotas[QUOTA_COLUMNS]
-        if previous_file is not None and result.failed_regions:
-            old = read_quotas(previous_file)
-            quotas = pd.concat([quotas, old[old["region"].isin(set(result.failed_regions))]])
-        write_quotas(quotas, out_dir, name, today)
+    timed_out = f"timed out after {time.monotonic() - started:.0f}s (deadline {timeout:g}s)"
+    # Merge on the newest file under the folder's lock: another refresh may have written
+    # since this one started.
+    with snapshot_lock(out_dir, echo, lock_timeout):
+        previous_file, previous = _previous(name, out_dir)
+        if result is None:
+            stale = regions or sorted(set(previous.loc[previous["provider"] == name, "region"]))
+            for region in stale:
+                echo(f"{name} {region}: FAILED ({timed_out})")
+            result = FetchResult(empty_offers(), {r: timed_out for r in stale})
+            if not stale:
+                outcome.error = f"{name}: {timed_out}; no previous snapshot to keep"
+                return outcome
+        outcome.failed_regions = {r: redact_urls(v) for r, v in result.failed_regions.items()}
+        attempted = set(regions) if regions else None
+        merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
+                                     attempted, name)
+        if merged.empty:
+            why = timed_out if result.offers.empty and result.failed_regions and all(
+                v == timed_out for v in result.failed_regions.values()) else \
+                "the refresh returned no offers"
+            outcome.error = f"{name}: {why}; previous snapshot kept"
+            return outcome
+        outcome.path = write_snapshot(merged, out_dir, name, today)
+        outcome.offers = len(merged)
+        if result.quotas is not None and len(result.quotas):
+            quotas = result.quotas[QUOTA_COLUMNS]
+            if previous_file is not None and result.failed_regions:
+                old = read_quotas(previous_file)
+                quotas = pd.concat([quotas,
+                                    old[old["region"].isin(set(result.failed_regions))]])
+            write_quotas(quotas, out_dir, name, today)
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 
 
 def refresh(providers: list[str], regions: list[str] | None, out_dir: Path,
             echo: Echo = print, tty: bool = False, today: dt.date | None = None,
-            provider_options: dict[str, dict] | None = None) -> list[ProviderOutcome]:
-    """Refresh each provider in turn; a failing one never stops the others."""
+            provider_options: dict[str, dict] | None = None,
+            timeout: float | None = None,
+            lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S) -> list[ProviderOutcome]:
+    """Refresh each provider in turn; a failing one never stops the others.
+
+    ``timeout``: seconds each provider may take in all (default: :func:`default_timeout`).
+    """
     today = today or dt.date.today()
-    return [refresh_provider(p, regions, out_dir, today, echo, tty,
-                             (provider_options or {}).get(p)) for p in providers]
+    timeout = default_timeout() if timeout is None else timeout
+    with sigterm_as_exit():
+        outcomes = [refresh_provider(p, regions, out_dir, today, echo, tty,
+                                     (provider_options or {}).get(p), timeout, lock_timeout)
+                    for p in providers]
+        grace_until = time.monotonic() + min(timeout, 30.0)
+        while _ABANDONED:
+            _ABANDONED.pop().join(max(grace_until - time.monotonic(), 0.0))
+    return outcomes
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit (status 143) instead of killing the process outright, so
+    that a snapshot being written removes its temporary file (as on Ctrl-C) and the lock
+    is released. Only in the main thread (signals cannot be handled elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved)
 
 
 def summarize(outcomes: list[ProviderOutcome]) -> str:

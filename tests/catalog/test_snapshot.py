@@ -296,3 +296,21 @@ def test_offers_to_csv_text_is_canonical(unsorted_offers):
     assert text.splitlines()[0] == HEADER
     assert ",2025-07-01," in text  # dates as YYYY-MM-DD, no time part
     assert "00:00" not in text
+
+
+@pytest.mark.parametrize(("name", "as_of", "field"), [
+    ("2099-01-01.csv", "2025-08-01", "file name"),
+    ("2025-08-01.csv", "2099-01-01", "as_of"),
+])
+def test_snapshot_dated_in_the_future_is_refused(tmp_path, name, as_of, field):
+    # Issue 11: a snapshot dated 2099 used to pass every freshness check as "fresh".
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    (folder / name).write_text(
+        "provider,region,zone,instance_type,gpu,gpu_count,gpu_memory_gib,vcpus,memory_gib,"
+        "pricing,usd_per_hour,stale,as_of,source\n"
+        f"aws,us-east-1,,g5.xlarge,A10G,1,24,4,16,on_demand,1.006,False,{as_of},test\n")
+    with pytest.raises(InputError) as info:
+        load_catalog(tmp_path, today=AUG1)
+    assert str(info.value).startswith(f"{folder / name}: {field}: ")
+    assert "2099-01-01 (in the future)" in str(info.value)

@@ -81,7 +81,10 @@ def test_no_aws_credentials_is_one_line(monkeypatch, plan_file, run_cli):
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
                            "--image", "ami-0123456789abcdef0", "--run", "true")
     assert code == 1
-    assert err.strip().splitlines()[0].startswith("gpucost: error: aws us-east-1 allocation 0")
+    # The first cloud call is the check for running instances of the same job.
+    assert err.strip().splitlines()[0].startswith("gpucost: error: cannot check whether job "
+                                                  "'bert-ft' is already running (aws us-east-1")
+    assert len(err.strip().splitlines()) == 1
     assert "Unable to locate credentials" in err and "Traceback" not in err
 
 

@@ -64,6 +64,11 @@ def bodies(mock, method: str = "POST", suffix: str = "/instances") -> list[dict]
             if c.request.method == method and urlparse(c.request.url).path.endswith(suffix)]
 
 
+def expect_job_not_running(mock) -> None:
+    """The launch's check for running VMs of the same job (label gpucost-job) finds none."""
+    mock.add(responses.GET, f"{BASE}/aggregated/instances", json={"items": {}})
+
+
 def vm(name: str, zone: str, machine: str, spot: bool = False, status: str = "RUNNING") -> dict:
     return {"name": name, "status": status,
             "machineType": f"{BASE}/zones/{zone}/machineTypes/{machine}",
@@ -82,6 +87,7 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
     expect_insert(gcp, "us-central1-a", "sweep-lr-5c6d7e8f-1-0")
     expect_wait(gcp, "us-central1-a", "op-insert-sweep-lr-5c6d7e8f-1-0")
 
+    expect_job_not_running(gcp)
     code, out, err = run_cli("launch", str(plan_file("plan_gcp.json")), "--yes",
                              "--project", PROJECT)
     assert code == 0, err
@@ -120,6 +126,7 @@ def test_quota_error_on_second_insert_rolls_back_first(gcp, plan_file, run_cli):
                                     "reason": "quotaExceeded"}]}})
     expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
 
+    expect_job_not_running(gcp)
     code, _, err = run_cli("launch", str(plan_file("plan_gcp.json")), "--yes",
                            "--project", PROJECT)
     assert code == 1

@@ -80,17 +80,20 @@ class AwsProvider:
     name = "aws"
 
     def __init__(self, session: Any = None, max_workers: int = 4,
-                 client_factory: aws_clients.ClientFactory | None = None) -> None:
+                 client_factory: aws_clients.ClientFactory | None = None,
+                 timeout: float | None = None) -> None:
         self._session = session
         self._max_workers = max(1, int(max_workers))
         self._client_factory = client_factory
+        self._timeout = timeout  # total seconds: bounds HTTP timeouts and retries
 
     def _factory(self) -> tuple[aws_clients.ClientFactory, str]:
         if self._client_factory is not None and self._session is None:
             return self._client_factory, aws_clients.DEFAULT_REGION
         session = self._session or aws_clients.default_session()
         aws_clients.ensure_credentials(session)
-        factory = self._client_factory or aws_clients.session_client_factory(session)
+        factory = self._client_factory or aws_clients.session_client_factory(
+            session, self._timeout)
         return factory, getattr(session, "region_name", None) or aws_clients.DEFAULT_REGION
 
     def fetch(self, regions: list[str] | None = None,

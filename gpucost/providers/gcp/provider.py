@@ -85,23 +85,26 @@ class GcpProvider:
     name = "gcp"
 
     def __init__(self, project: str | None = None, credentials: Any = None,
-                 max_workers: int = 4) -> None:
+                 max_workers: int = 4, timeout: float | None = None) -> None:
         self.project = project
         self.credentials = credentials
         self.max_workers = max(1, max_workers)
+        # A total deadline (seconds) also bounds each listing's retries and requests.
+        self.retry_deadline = min(RETRY_DEADLINE_S, timeout or RETRY_DEADLINE_S)
+        self.request_timeout = min(REQUEST_TIMEOUT_S, timeout or REQUEST_TIMEOUT_S)
 
     def _listings(self, credentials: Any, project: str) -> tuple[list[Any], list[Any], list[Any]]:
         from google.api_core import retry as retries
 
         retry = retries.Retry(predicate=retries.if_transient_error, initial=1.0, maximum=10.0,
-                              timeout=RETRY_DEADLINE_S)
+                              timeout=self.retry_deadline)
         calls = {
             "machine types": (list_machine_type_pages, (credentials, project)),
             "accelerator types": (list_accelerator_type_pages, (credentials, project)),
             "billing SKUs": (list_skus, (credentials,)),
         }
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(calls))) as pool:
-            futures = {what: pool.submit(fn, *args, retry=retry, timeout=REQUEST_TIMEOUT_S)
+            futures = {what: pool.submit(fn, *args, retry=retry, timeout=self.request_timeout)
                        for what, (fn, args) in calls.items()}
             results = {}
             for what, future in futures.items():
