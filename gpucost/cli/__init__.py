@@ -12,11 +12,11 @@ import warnings
 
 import click
 
-from gpucost.errors import GpucostError
+from gpucost.errors import GpucostError, one_line
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-    click.echo(f"gpucost: warning: {message}", err=True)
+    click.echo(f"gpucost: warning: {one_line(str(message))}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         status = cli.main(args=argv, prog_name="gpucost", standalone_mode=False)
     except GpucostError as exc:
-        click.echo(f"gpucost: error: {exc}", err=True)
+        click.echo(f"gpucost: error: {one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("gpucost: aborted", err=True)

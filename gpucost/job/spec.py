@@ -23,6 +23,33 @@ DEFAULT_SEQUENCE_LENGTH = 2048
 # A cap on instances of one offer, so that "just add nodes" is not assumed to be free:
 # clouds rarely hand out more than this without a reservation. Overridable per job.
 DEFAULT_MAX_INSTANCES = 64
+# The most runs an experiments job may expand to (counts included): each run is planned
+# on its own, and a sweep of more than this is better planned as a few representative runs.
+MAX_RUNS = 1000
+
+# Plausible ranges for every number in a job file: (low, high), low exclusive unless the
+# field is in INCLUSIVE_LOW. A value outside is refused with the range in the message, so
+# that typos (1e300, 0.9 MFU, 1e-320) fail at the file rather than deep in the planner.
+LIMITS: dict[str, tuple[float, float]] = {
+    "model.parameters": (0, 1e15),          # 1,000x the largest published models
+    "model.tokens": (0, 1e16),
+    "model.sequence_length": (0, 10_000_000),
+    "flops": (0, 1e30),                     # ~10^4 x the largest training runs to date
+    "utilization": (0.01, 0.75),            # no published stack exceeds ~0.65 MFU
+    "memory.bytes_per_parameter": (0, 64),
+    "memory.min_gpu_memory_gib": (0, 4096),
+    "memory.activation_headroom": (0, 100),
+    "deadline_hours": (0, 10 * 8766),       # ten years
+    "count": (0, MAX_RUNS),
+    "constraints.max_instances": (0, 100_000),
+    "constraints.max_gpus": (0, 10_000_000),
+    "constraints.budget_usd": (0, 1e12),
+    "assumptions.spot_overhead": (0, 10),
+    "assumptions.scaling_loss_per_doubling": (0, 0.5),
+    "assumptions.scaling_floor": (0, 1),
+}
+INCLUSIVE_LOW = {"utilization", "memory.activation_headroom", "assumptions.spot_overhead",
+                 "assumptions.scaling_loss_per_doubling"}
 
 
 @dataclass(frozen=True)

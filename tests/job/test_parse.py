@@ -60,8 +60,8 @@ def test_experiments_expand_counts_and_inherit_defaults():
     ({"deadline": "2020-01-01"}, "deadline", "in the future"),
     ({"precision": "int4"}, "precision", "one of fp32"),
     ({"mode": "parallel"}, "mode", "one of single"),
-    ({"utilization": 1.5}, "utilization", "<= 1"),
-    ({"constraints": {"gpus": ["GTX-1080"]}}, "constraints.gpus", "GPU names"),
+    ({"utilization": 1.5}, "utilization", "from 0.01 to 0.75"),
+    ({"constraints": {"gpus": ["GTX-1080"]}}, "constraints.gpus", "GPU name or alias"),
     ({"constraints": {"spot": "sometimes"}}, "constraints.spot", "never, allowed, only"),
     ({"constraints": {"max_instances": 2.5}}, "constraints.max_instances", "whole number"),
     ({"constraints": {"budget_usd": -1}}, "constraints.budget_usd", "> 0"),
@@ -106,5 +106,5 @@ def test_cli_bad_job_file_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number > 0, "
-                     "got -1"]
+    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number > 0 and "
+                     "<= 1e15, got -1"]
