@@ -15,6 +15,7 @@ import numpy as np
 from gpucost.catalog.snapshot import Catalog
 from gpucost.job.spec import JobSpec
 from gpucost.planner.candidates import candidates_for_job
+from gpucost.planner.names import check_constraint_names
 from gpucost.planner.planner import solve_mode
 
 
@@ -46,6 +47,7 @@ def deadline_grid(deadline_hours: float, points: int, low: float = 1 / 8,
 
 def frontier(job: JobSpec, catalog: Catalog, points: int = 15) -> list[FrontierPoint]:
     """The Pareto frontier of cost against deadline for ``job`` (fastest first)."""
+    job = check_constraint_names(job, catalog.offers)
     base = min(r.deadline_hours for r in job.runs)
     cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
                                catalog.quotas)

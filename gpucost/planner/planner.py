@@ -16,6 +16,7 @@ from gpucost.job.utilization import MFU_BOUNDS, published_runs
 from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
+from gpucost.planner.names import check_constraint_names
 from gpucost.planner.plan import Alternative, Plan
 from gpucost.planner.result import ModeResult
 from gpucost.planner.single import evaluate_offers, solve_single
@@ -145,6 +146,7 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     other GPU type.
     """
     now = now or dt.datetime.now(dt.UTC)
+    job = check_constraint_names(job, catalog.offers)
     cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
                                catalog.quotas)
     result = solve_mode(job, cands)

@@ -8,6 +8,7 @@ import math
 import pytest
 from tests_support import NOW, catalog, offer
 
+from gpucost.errors import InputError
 from gpucost.job.parse import parse_job
 from gpucost.planner.frontier import frontier, pareto
 from gpucost.planner.planner import plan_job
@@ -81,8 +82,34 @@ def test_memory_infeasibility_names_the_size():
 
 
 def test_region_filter_that_empties_is_named():
-    plan = plan_job(job(constraints={"regions": ["mars-1"]}), catalog(ROWS), now=NOW)
-    assert plan.reasons == ["no offers left after restricting to regions mars-1 (5 before)"]
+    plan = plan_job(job(constraints={"regions": ["us-west-2"], "gpus": ["T4"]}),
+                    catalog(ROWS), now=NOW)
+    assert plan.reasons == ["no offers left after restricting to GPUs T4 (1 before)"]
+
+
+@pytest.mark.parametrize(("constraints", "field", "closest"), [
+    ({"regions": ["mars-1"]}, "constraints.regions", "us-east-1"),
+    ({"regions": ["us-east-1", "us-west-2x"]}, "constraints.regions", "us-west-2"),
+    ({"providers": ["aws", "oracle-of-delphi"]}, "constraints.providers", None),
+    ({"providers": ["aws", "gpc"]}, "constraints.providers", "gcp"),
+])
+def test_unknown_constraint_names_are_input_errors_listing_the_closest_first(
+        constraints, field, closest):
+    with pytest.raises(InputError) as err:
+        plan_job(job(constraints=constraints), catalog(ROWS), now=NOW)
+    message = str(err.value)
+    assert message.startswith(f"job.yaml: {field}: expected ")
+    known = message.split("known: ")[1]
+    if closest:
+        assert known.startswith(closest)
+    assert "(closest first)" in message
+
+
+def test_constraint_names_match_case_insensitively():
+    plan = plan_job(job(constraints={"providers": ["AWS"], "regions": ["US-West-2"],
+                                     "gpus": ["v100-16gb"]}), catalog(ROWS), now=NOW)
+    assert plan.status == "optimal"
+    assert {(a.provider, a.region) for a in plan.allocations} == {("aws", "us-west-2")}
 
 
 def test_model_too_big_for_instance_limit():
