@@ -31,7 +31,7 @@ def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
     job = load_job(job_file)
     plan = plan_job(job, load_catalog(snapshot))
     if output == "json":
-        click.echo(json.dumps(plan.to_json(), indent=2, default=json_ready))
+        click.echo(plan.to_json())
     else:
         click.echo(render_plan(plan, markdown=output == "markdown"))
     return 0 if plan.status == "optimal" else 1

@@ -78,8 +78,13 @@ def _assign(options: list[pd.DataFrame], constraints: Constraints) -> tuple[list
     prob = pulp.LpProblem("experiments", pulp.LpMinimize)
     xs = [[pulp.LpVariable(f"x{r}_{k}", cat="Binary") for k in range(len(o))]
           for r, o in enumerate(options)]
-    prob += affine([(x, float(c)) for o, row in zip(options, xs, strict=True)
-                    for x, c in zip(row, o["cost_usd"], strict=True)])
+    # Ties go to fewer instances, then to the earlier option (options are in tie-break
+    # order): tiny terms far below a cent, so cost still decides first.
+    eps = 1e-7 * min(float(o["cost_usd"].min()) for o in options)
+    prob += affine([(x, float(c) + eps * (float(n) + k / (len(o) + 1)))
+                    for o, row in zip(options, xs, strict=True)
+                    for k, (x, c, n) in enumerate(zip(row, o["cost_usd"], o["instances"],
+                                                      strict=True))])
     for row in xs:
         prob += affine([(x, 1.0) for x in row]) == 1
     if constraints.max_gpus:

@@ -14,8 +14,13 @@ fields may be added, never renamed or removed without bumping the version.
                        "gpu_count", "pricing", "instances", "hours", "usd_per_hour",
                        "cost_usd", "precision_used", "as_of"}],
       "totals": {"cost_usd", "hours", "gpu_hours"},
-      "baseline": {...} | null,             the cheapest-$/GPU-hour choice, costed
-      "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", ...}],
+      "baseline": {...} | null,             the cheapest plan on the GPU a $/GPU-hour
+                                            ranking picks that still meets the deadline
+      "naive_baseline": {...} | null,       the cheapest-$/GPU-hour offer alone, if that
+                                            is another GPU (it cannot meet the deadline)
+      "over_budget": {...} | null,          the plan the budget rules out, when it binds
+      "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", "offers",
+                        "allocations": [...], ...}],
       "snapshot": {"files": [{"provider", "path", "date"}], "oldest_as_of"},
       "solver": {"name", "status", "seconds"},
       "notes": ["..."]
@@ -66,18 +71,32 @@ class Allocation:
 
 @dataclass(frozen=True)
 class Alternative:
-    """The best plan using another GPU type (or the naive baseline)."""
+    """Another plan: the best one on another GPU type, a baseline, or the plan that the
+    budget rules out. ``allocations`` lists every offer of it (a divisible plan may mix
+    several); ``provider``/``region``/``instance_type``/``pricing`` describe the first."""
 
     gpu: str
     provider: str
     region: str
     instance_type: str
     pricing: str
-    instances: int
+    instances: int  # over all allocations
     cost_usd: float | None  # None: no plan with this GPU (``note`` says why)
     hours: float | None
     meets_deadline: bool
     note: str = ""
+    allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def offers(self) -> int:
+        """How many offers the plan mixes (1 for a single-offer plan)."""
+        return max(len(self.allocations), 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "allocations"}
+        data["offers"] = self.offers
+        data["allocations"] = [a.to_json() for a in self.allocations]
+        return data
 
 
 class AllocationTotals:
@@ -114,7 +133,9 @@ class Plan(AllocationTotals):
     status: str
     solver: dict[str, Any]
     snapshot: dict[str, Any]
-    baseline: Alternative | None = None
+    baseline: Alternative | None = None  # cheapest plan on the $/GPU-hour pick that fits
+    naive: Alternative | None = None  # the cheapest $/GPU-hour offer alone, if different
+    over_budget: Alternative | None = None  # the plan the budget rules out (if it binds)
     alternatives: list[Alternative] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -128,8 +149,13 @@ class Plan(AllocationTotals):
         digest = hashlib.sha256(key.encode()).hexdigest()[:8]
         return f"{self.job.get('name', 'job')}-{digest}"
 
-    def to_json(self) -> dict[str, Any]:
-        """The versioned JSON form described in the module docstring."""
+    def to_json(self, indent: int | None = 2) -> str:
+        """The versioned JSON form described in the module docstring, as text (what
+        ``gpucost plan -o json`` prints)."""
+        return json.dumps(self.to_dict(), indent=indent, default=_plain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON form described in the module docstring, as a dict."""
         return {
             "plan_version": PLAN_VERSION,
             "plan_id": self.plan_id,
@@ -141,10 +167,21 @@ class Plan(AllocationTotals):
             "allocations": [a.to_json() for a in self.allocations],
             "totals": {"cost_usd": self.cost_usd, "hours": self.hours,
                        "gpu_hours": self.gpu_hours},
-            "baseline": asdict(self.baseline) if self.baseline else None,
-            "alternatives": [asdict(a) for a in self.alternatives],
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "naive_baseline": self.naive.to_dict() if self.naive else None,
+            "over_budget": self.over_budget.to_dict() if self.over_budget else None,
+            "alternatives": [a.to_dict() for a in self.alternatives],
             "snapshot": self.snapshot,
             "solver": self.solver,
             "notes": self.notes,
             "reasons": self.reasons,
         }
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and dates that reach a plan (without importing either)."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

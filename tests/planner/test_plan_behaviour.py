@@ -168,8 +168,15 @@ def test_alternatives_cover_each_other_gpu():
     assert all(a.cost_usd >= plan.cost_usd - 1e-9 for a in feasible)
 
 
+def test_plan_to_json_is_text_and_to_dict_the_same_data():
+    plan = plan_job(job(), catalog(ROWS), now=NOW)
+    text = plan.to_json()
+    assert isinstance(text, str)
+    assert json.loads(text) == json.loads(json.dumps(plan.to_dict()))
+
+
 def test_json_plan_is_versioned_and_complete():
-    data = json.loads(json.dumps(plan_job(job(), catalog(ROWS), now=NOW).to_json()))
+    data = json.loads(json.dumps(plan_job(job(), catalog(ROWS), now=NOW).to_dict()))
     assert data["plan_version"] == 1
     for key in ("job", "requirements", "assumptions", "allocations", "totals", "baseline",
                 "alternatives", "snapshot", "solver"):
