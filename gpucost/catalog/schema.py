@@ -121,6 +121,7 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     _bad(origin, original, df["gpu_count"] < 1, "gpu_count", "at least 1 GPU")
     _bad(origin, original, df["gpu_memory_gib"] <= 0, "gpu_memory_gib", "memory > 0")
     _bad(origin, original, df["vcpus"] < 0, "vcpus", "a count >= 0")
+    _bad(origin, original, df["memory_gib"] < 0, "memory_gib", "memory >= 0")
     _bad(origin, original, ~df["pricing"].isin(PRICING_MODELS), "pricing", "on_demand or spot")
 
     dates = pd.to_datetime(df["as_of"], format="%Y-%m-%d", errors="coerce")

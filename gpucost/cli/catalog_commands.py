@@ -10,6 +10,7 @@ from gpucost.catalog.query import (
     SORT_KEYS,
     OfferFilter,
     filter_offers,
+    resolve_names,
     sort_by,
     with_cost_columns,
 )
@@ -70,7 +71,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
                    max_price: float | None, sort_key: str, precision: str, limit: int | None,
                    output: str, snapshot: str | None) -> None:
     """GPU offers, filtered and sorted; usd_per_pflop_hour prices the compute, not the box."""
-    catalog = load_catalog(snapshot)
+    catalog = load_catalog(snapshot, providers=providers)
+    if providers:  # named against every provider with a snapshot, read or not
+        providers = tuple(resolve_names(
+            providers, [*catalog.available_providers, *catalog.offers["provider"].unique()],
+            "--provider", "provider", "a provider with a snapshot"))
     spec = OfferFilter(gpus=gpus, providers=providers, regions=regions,
                        pricing=None if spot is None else ("spot" if spot else "on_demand"),
                        min_gpu_memory_gib=min_gpu_memory, min_gpus=min_gpus,
@@ -84,6 +89,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
         click.echo(render_frame(offers, output, PRICE_TABLE_COLUMNS, formatters))
         if output == "table":
             click.echo(f"\n{len(offers)} offers; usd_per_pflop_hour at {precision} dense peak.")
+    if spot and not (catalog.offers["pricing"] == "spot").any():
+        files = ", ".join(str(f.path) for f in catalog.files) or "no snapshot file"
+        click.echo(f"gpucost: note: the snapshot has no spot prices ({files}); the shipped "
+                   "one carries none without a dated source: run `gpucost refresh` (AWS spot "
+                   "price history, GCP billing catalog) to get them", err=True)
     else:
         click.echo(render_frame(offers, output))
 

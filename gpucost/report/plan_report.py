@@ -101,7 +101,7 @@ def _prices_line(snap: dict) -> str:
             parts.append(f"{f['provider']} {f['date']}")
         else:  # a CSV not named by date: its name, and the date its prices are from
             newest = f.get("newest_as_of") or "no rows"
-            parts.append(f"{f['path']} (prices as of {newest})")
+            parts.append(f"file {f['path']} (newest price {newest})")
     return f"Prices: {', '.join(parts)} (oldest price as of {snap['oldest_as_of']})."
 
 
@@ -159,15 +159,23 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
 
 def render_frontier(points: list[FrontierPoint], markdown: bool = False,
                     runs: int = 1) -> str:
-    """The frontier as a table: deadline, cheapest cost, finish time, GPUs."""
-    rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else ""),
-             money(p.cost_usd) if p.feasible else "infeasible",
+    """The frontier as a table: every deadline with its status, cost, finish time, GPUs
+    and instance types."""
+    rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else "")
+             + (" (earliest)" if p.is_earliest else ""),
+             p.status,
+             money(p.cost_usd) if p.feasible else "-",
              hours_text(p.finish_hours) if p.finish_hours is not None else "-",
-             p.gpus or "-", str(p.instances) if p.feasible else "-"] for p in points]
-    table = _table(rows, ["deadline", "cheapest cost", "done in", "gpus", "instances"],
-                   markdown)
+             p.gpus or "-", p.instance_types or "-",
+             str(p.instances) if p.feasible else "-", p.note] for p in points]
+    table = _table(rows, ["deadline", "status", "cheapest cost", "done in", "gpus",
+                          "instance_type", "instances", "note"], markdown)
     note = "\n\n* the job's own deadline"
+    if any(p.is_earliest for p in points):
+        note += "\n(earliest) the soonest deadline any allowed plan can meet"
     if runs > 1:
         note += ("\nRun deadlines scale together: 'deadline' is the earliest run's, "
                  "'done in' the last run's finish.")
-    return table + note
+    if not any(p.feasible for p in points):
+        note += "\nNo deadline in the range is feasible."
+    return clean_text(table + note)
