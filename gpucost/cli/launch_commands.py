@@ -136,7 +136,10 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
         for i in instances:
             click.echo(f"{i.provider:4} {i.zone or i.region:16} {i.id:32} {i.instance_type:22}"
                        f" {i.pricing:9} alloc {i.allocation or '?':>3}  {i.state}")
-        click.echo(f"{len(instances)} instance(s) of plan {plan_id}")
+        searched = ", ".join(backend.name for backend, _ in found) or "no provider"
+        click.echo(f"{len(instances)} instance(s) of plan {plan_id}" + (
+            "" if complete else f" in {searched}; not every provider could be searched "
+            "(see above)"))
     return 0 if complete else 1
 
 
@@ -159,8 +162,14 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                    f"{', '.join(i.id for i in instances)}")
         backend.terminate(instances, timeout)
         total += len(instances)
-    click.echo(f"Terminated {total} instance(s) of plan {plan_id}." if total else
-               f"No instances of plan {plan_id} found.")
+    searched = ", ".join(backend.name for backend, _ in found) or "no provider"
+    if total:
+        click.echo(f"Terminated {total} instance(s) of plan {plan_id}.")
+    elif complete:
+        click.echo(f"No instances of plan {plan_id} found.")
+    else:
+        click.echo(f"No instances of plan {plan_id} found in {searched}; not every provider "
+                   "could be searched (see above), so some may still be running.")
     return 0 if complete else 1
 
 

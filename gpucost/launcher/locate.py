@@ -23,8 +23,9 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
                         config: LaunchConfig,
                         overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
                         warn: Callable[[str], None] = print) -> tuple[Found, bool]:
-    """The plan's instances per searched backend, and whether every search that matters
-    ran (a provider neither asked for nor recorded may be skipped with a note)."""
+    """The plan's instances per searched backend, and whether every provider could be
+    searched: one that could not (no credentials, no region) makes the answer
+    incomplete, since "no instances found" would not be true of it."""
     state = read_state(plan_id) or {}
     recorded_all: dict[str, dict[str, Any]] = state.get("providers") or {}
     complete = True
@@ -34,7 +35,6 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
         search_regions = list(regions) or list(recorded.pop("regions", []))
         settings = {**config.provider(name), **recorded,
                     **{k: v for k, v in (overrides or {}).get(name, {}).items() if v}}
-        important = bool(providers) or name in recorded_all
         try:
             backend = get_backend(name, settings)
             if getattr(backend, "needs_regions", False) and not search_regions:
@@ -42,6 +42,6 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
                                   "--region")
             found.append((backend, backend.find(plan_id, search_regions)))
         except LaunchError as exc:
-            warn(f"gpucost: {'warning' if important else 'note'}: {name} not searched: {exc}")
-            complete = complete and not important
+            warn(f"gpucost: warning: {name} not searched: {exc}")
+            complete = False
     return found, complete
