@@ -138,8 +138,8 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                        f" {i.pricing:9} alloc {i.allocation or '?':>3}  {i.state}")
         searched = ", ".join(backend.name for backend, _ in found) or "no provider"
         click.echo(f"{len(instances)} instance(s) of plan {plan_id}" + (
-            "" if complete else f" in {searched}; not every provider could be searched "
-            "(see above)"))
+            "" if complete else f" found (searched: {searched}); not every provider could "
+            "be searched (see above)"))
     return 0 if complete else 1
 
 
@@ -162,14 +162,17 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                    f"{', '.join(i.id for i in instances)}")
         backend.terminate(instances, timeout)
         total += len(instances)
-    searched = ", ".join(backend.name for backend, _ in found) or "no provider"
+    searched = ", ".join(backend.name for backend, _ in found)
     if total:
         click.echo(f"Terminated {total} instance(s) of plan {plan_id}.")
     elif complete:
         click.echo(f"No instances of plan {plan_id} found.")
-    else:
+    elif searched:
         click.echo(f"No instances of plan {plan_id} found in {searched}; not every provider "
                    "could be searched (see above), so some may still be running.")
+    else:
+        click.echo(f"Nothing terminated: not every provider could be searched for plan "
+                   f"{plan_id} (see above), so its instances may still be running.")
     return 0 if complete else 1
 
 
