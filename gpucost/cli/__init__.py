@@ -46,8 +46,17 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("gpucost: aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other bad input (click's own form adds usage lines).
+        where = exc.ctx.command_path if exc.ctx else "gpucost"
+        click.echo(f"gpucost: error: {one_line(exc.format_message())} (see `{where} "
+                   "--help`)", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"gpucost: error: {one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     # Commands return an int when they want a non-zero exit without an exception
     # (e.g. a refresh that partly failed but still wrote what it could).

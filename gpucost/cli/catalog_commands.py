@@ -15,7 +15,7 @@ from gpucost.catalog.query import (
     with_cost_columns,
 )
 from gpucost.catalog.snapshot import load_catalog
-from gpucost.cli.options import output_option, snapshot_option
+from gpucost.cli.options import FiniteFloatRange, output_option, snapshot_option
 from gpucost.formatting import sig
 from gpucost.report.tables import render_frame
 
@@ -55,9 +55,12 @@ PRICE_TABLE_COLUMNS = ["provider", "region", "instance_type", "gpu", "gpu_count"
 @click.option("--region", "regions", multiple=True, help="Region (repeatable).")
 @click.option("--spot/--on-demand", "spot", default=None,
               help="Only spot, or only on-demand offers (default: both).")
-@click.option("--min-gpu-memory", type=float, help="Minimum memory per GPU, GiB.")
-@click.option("--min-gpus", type=click.IntRange(min=1), help="Minimum GPUs per instance.")
-@click.option("--max-price", type=float, help="Maximum USD per instance-hour.")
+@click.option("--min-gpu-memory", type=FiniteFloatRange(min=0, max=4096),
+              help="Minimum memory per GPU, GiB.")
+@click.option("--min-gpus", type=click.IntRange(min=1, max=1024),
+              help="Minimum GPUs per instance.")
+@click.option("--max-price", type=FiniteFloatRange(min=0, min_open=True, max=1e6),
+              help="Maximum USD per instance-hour.")
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="usd_per_hour",
               show_default=True)
 @click.option("--precision", type=click.Choice(PRECISIONS), default="bf16", show_default=True,
@@ -89,13 +92,13 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
         click.echo(render_frame(offers, output, PRICE_TABLE_COLUMNS, formatters))
         if output == "table":
             click.echo(f"\n{len(offers)} offers; usd_per_pflop_hour at {precision} dense peak.")
+    else:
+        click.echo(render_frame(offers, output))
     if spot and not (catalog.offers["pricing"] == "spot").any():
         files = ", ".join(str(f.path) for f in catalog.files) or "no snapshot file"
         click.echo(f"gpucost: note: the snapshot has no spot prices ({files}); the shipped "
                    "one carries none without a dated source: run `gpucost refresh` (AWS spot "
                    "price history, GCP billing catalog) to get them", err=True)
-    else:
-        click.echo(render_frame(offers, output))
 
 
 COMMANDS = [gpus_command, prices_command]
