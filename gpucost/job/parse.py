@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -55,7 +56,7 @@ def shown(value: Any) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:.0e}".replace("e+", "e") if x >= 1e7 else f"{x:,g}"
+    return re.sub(r"e\+?0*", "e", f"{x:.0e}") if x >= 1e7 else f"{x:,g}"
 
 
 def _range_text(low: float, high: float, inclusive: bool) -> str:

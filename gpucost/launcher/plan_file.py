@@ -169,7 +169,15 @@ def load_plan(path: str | Path) -> LaunchPlan:
     where = str(path)
     text = read_text(path, "plan JSON file")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(where, f"line {exc.lineno}", f"valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # NaN / Infinity: not JSON, and no amount of money
+        raise InputError(where, "file", f"valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(where, "file", "valid JSON nested less deeply") from None
     return parse_plan(data, where)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
