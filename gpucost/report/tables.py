@@ -63,7 +63,8 @@ def text_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     rows = [[clean_cell(str(c)) for c in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
               for i, h in enumerate(header)]
-    numeric = [bool(rows) and all(_looks_numeric(r[i]) for r in rows) for i in range(len(header))]
+    numeric = [bool(rows) and all(_looks_numeric(r[i]) for r in rows)
+               and any(r[i] not in ("-", "") for r in rows) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         parts = [c.rjust(w) if num else c.ljust(w)
