@@ -209,7 +209,7 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         flops = 6.0 * parameters * tokens  # forward + backward, Kaplan et al. 2020
         low, high = LIMITS["flops"]
         if flops > high:
-            raise r.fail(field_path("model"), f"6 x parameters x tokens at most {high:g} "
+            raise r.fail(field_path("model"), f"6 x parameters x tokens at most {_num(high)} "
                          "FLOPs", f"{flops:.3g}")
 
     memory = r.mapping(pick("memory"), field_path("memory"), _MEMORY_KEYS)

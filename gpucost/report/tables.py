@@ -108,7 +108,8 @@ def render_frame(df: pd.DataFrame, fmt: str, table_columns: Sequence[str] | None
         for column in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[column]):
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
-            elif out[column].dtype == object:
+            elif (pd.api.types.is_object_dtype(out[column])
+                  or pd.api.types.is_string_dtype(out[column])):
                 out[column] = out[column].map(csv_safe)
         return out.to_csv(index=False, lineterminator="\n").rstrip("\n")
     if fmt == "json":
