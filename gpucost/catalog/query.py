@@ -3,7 +3,8 @@
 Used by ``gpucost prices`` and from notebooks::
 
     offers = gpucost.load_offers()
-    cheap = sort_by(with_cost_columns(filter_offers(offers, gpus=["H100"])), "usd_per_pflop_hour")
+    h100 = filter_offers(offers, OfferFilter(gpus=("H100",)))
+    cheap = sort_by(with_cost_columns(h100), "usd_per_pflop_hour")
 """
 
 from __future__ import annotations
