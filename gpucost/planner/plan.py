@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 PLAN_VERSION = 1
@@ -89,8 +89,26 @@ class Alternative:
 
     @property
     def offers(self) -> int:
-        """How many offers the plan mixes (1 for a single-offer plan)."""
-        return max(len(self.allocations), 1)
+        """How many distinct offers the plan uses (1 for a single-offer plan)."""
+        return max(len(self.by_offer()), 1)
+
+    def by_offer(self) -> list[Allocation]:
+        """The allocations summed per offer (experiments put many runs on one offer):
+        instances and cost added up, hours the longest."""
+        merged: dict[tuple, Allocation] = {}
+        for a in self.allocations:
+            key = (a.provider, a.region, a.instance_type, a.pricing)
+            if key not in merged:
+                merged[key] = replace(a, run="")
+                continue
+            m = merged[key]
+            total = m.cost_usd + a.cost_usd
+            instances = m.instances + a.instances
+            hours = max(m.hours, a.hours)
+            # keep cost exact: hours such that instances x hours x price = total
+            merged[key] = replace(m, instances=instances,
+                                  hours=total / (instances * m.usd_per_hour) if total else hours)
+        return list(merged.values())
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "allocations"}

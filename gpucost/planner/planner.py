@@ -60,10 +60,14 @@ def _per_gpu(job: JobSpec, cands: list[Candidates]) -> dict[str, ModeResult]:
     """The cheapest plan on each GPU alone, under the job's constraints except the budget
     (so that a plan over it still shows what it would cost)."""
     unbudgeted = replace(job.constraints, budget_usd=None)
-    gpus = sorted({g for c in cands for g in c.table["gpu"]})
-    return {gpu: solve_mode(job, [subset(c, c.table["gpu"] == gpu, f"GPU {gpu}")
-                                  for c in cands], unbudgeted)
-            for gpu in gpus}
+    distinct = list({id(c): c for c in cands}.values())
+    gpus = sorted({g for c in distinct for g in c.table["gpu"]})
+    out = {}
+    for gpu in gpus:
+        # Runs sharing candidates (a sweep) share the subset too, so solvers can tell.
+        narrowed = {id(c): subset(c, c.table["gpu"] == gpu, f"GPU {gpu}") for c in distinct}
+        out[gpu] = solve_mode(job, [narrowed[id(c)] for c in cands], unbudgeted)
+    return out
 
 
 def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
@@ -115,11 +119,14 @@ def _naive(job: JobSpec, cands: list[Candidates], baseline: Alternative | None
     not the baseline's GPU: why it does not do, and at its fastest what it would cost."""
     if any(c.empty for c in cands):
         return None
-    # Each run's offer with the lowest $/GPU-hour (ties: by name), alone.
-    picks = [int(np.lexsort((c.table["name_rank"].to_numpy(),
-                             (c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy()))[0])
-             for c in cands]
-    narrowed = [subset(c, [k], "cheapest $/GPU-hour") for c, k in zip(cands, picks, strict=True)]
+    distinct = {id(c): c for c in cands}
+    # Each distinct candidate set's offer with the lowest $/GPU-hour (ties: by name), alone.
+    alone = {key: subset(c, [int(np.lexsort((
+                 c.table["name_rank"].to_numpy(),
+                 (c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy()))[0])],
+                 "cheapest $/GPU-hour")
+             for key, c in distinct.items()}
+    narrowed = [alone[id(c)] for c in cands]
     top = narrowed[0].table.iloc[0]
     if baseline is not None and baseline.gpu == top["gpu"]:
         return None

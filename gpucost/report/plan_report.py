@@ -30,14 +30,17 @@ def _allocation_rows(allocations: list[Allocation] | tuple[Allocation, ...],
 
 def _where(a: Alternative) -> str:
     """"p5.48xlarge (H100, on_demand, us-east-1) x13" or "a mix of 3 offers (...)"."""
+    runs = len({x.run for x in a.allocations}) if len(a.allocations) > 1 else 1
+    over = f" for {runs} runs" if runs > 1 else ""
     if a.offers == 1:
-        return f"{a.instance_type} ({a.gpu}, {a.pricing}, {a.region}) x{a.instances}"
+        return (f"{a.instance_type} ({a.gpu}, {a.pricing}, {a.region}) x{a.instances}"
+                + (" in all" + over if over else ""))
     if a.offers > _MIX_LISTED:
-        return (f"{a.gpu}, a mix of {a.offers} offers, {a.instances} instances in all "
+        return (f"{a.gpu}, a mix of {a.offers} offers, {a.instances} instances in all{over} "
                 "(listed in --output json)")
     parts = ", ".join(f"{x.instances} x {x.instance_type} {x.pricing} {x.region}"
-                      for x in a.allocations)
-    return f"{a.gpu}, a mix of {a.offers} offers ({parts})"
+                      for x in a.by_offer())
+    return f"{a.gpu}, a mix of {a.offers} offers ({parts}){over}"
 
 
 def _baseline_lines(plan: Plan) -> list[str]:
@@ -80,7 +83,7 @@ def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
         if mixed:  # the offers of the mix, so no count reads as one offer's
             rows += [["", f"  {x.instance_type}" + (" (spot)" if x.pricing == "spot" else ""),
                       x.region, str(x.instances), money(x.cost_usd), "", ""]
-                     for x in a.allocations[:_MIX_LISTED]]
+                     for x in a.by_offer()[:_MIX_LISTED]]
             if a.offers > _MIX_LISTED:
                 rows.append(["", f"  + {a.offers - _MIX_LISTED} more offers", "(see -o json)",
                              "", "", "", ""])
