@@ -9,6 +9,7 @@ kept untouched in :attr:`LaunchPlan.raw`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -84,7 +85,8 @@ class _Reader:
         value = data.get(key) if null else self.get(data, key, name)
         if value is None and null:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value) or value < minimum):
             raise self.fail(name, f"a number >= {minimum:g}, got {value!r}")
         return float(value)
 
