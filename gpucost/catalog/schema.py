@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from gpucost.catalog.gpus import is_known_gpu
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
 
 OFFER_COLUMNS: dict[str, str] = {
     "provider": "str",
@@ -81,7 +81,8 @@ def _bad(origin: str, original: pd.DataFrame, mask: pd.Series, column: str,
         value = original[column].iloc[position]
         if hasattr(value, "item"):
             value = value.item()
-        raise InputError(f"{origin}, {line}", column, f"expected {expected}, got {value!r}")
+        raise InputError(f"{origin}, {line}", column, f"expected {expected}, got "
+                         f"{quote(value)}")
 
 
 def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 from gpucost.planner.plan import Allocation
 
@@ -76,8 +76,10 @@ class _Reader:
 
     def text(self, data: dict[str, Any], key: str, name: str, *, empty: bool = False) -> str:
         value = self.get(data, key, name)
-        if not isinstance(value, str) or (not empty and not value.strip()):
-            raise self.fail(name, f"a {'' if empty else 'non-empty '}string, got {value!r}")
+        if (not isinstance(value, str) or (not empty and not value.strip())
+                or not value.isprintable()):  # no control characters: names get printed
+            raise self.fail(name, f"a {'' if empty else 'non-empty '}printable string, got "
+                            f"{quote(value)}")
         return value
 
     def number(self, data: dict[str, Any], key: str, name: str, *, null: bool = False,
