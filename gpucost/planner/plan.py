@@ -89,8 +89,8 @@ class Alternative:
 
     @property
     def offers(self) -> int:
-        """How many distinct offers the plan uses (1 for a single-offer plan)."""
-        return max(len(self.by_offer()), 1)
+        """How many distinct offers the plan uses (0 when there is no plan)."""
+        return len(self.by_offer())
 
     def by_offer(self) -> list[Allocation]:
         """The allocations summed per offer (experiments put many runs on one offer):
