@@ -24,6 +24,16 @@ MAX_INPUT_BYTES = 1024 * 1024
 MAX_YAML_NODES = 10_000
 
 
+def write_output(path: str | Path, text: str, what: str) -> None:
+    """Write ``text`` to the user-named ``path``; a missing folder or no permission is an
+    :class:`InputError`, not a traceback."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), "output", f"a writable path for the {what} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+
+
 def read_bytes(path: str | Path, what: str) -> bytes:
     """At most MAX_INPUT_BYTES of ``path``; larger files, directories and unreadable ones
     are an :class:`InputError` naming ``what``."""

@@ -8,12 +8,12 @@ task YAML. See :mod:`gpucost.launcher`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from gpucost.errors import InputError
+from gpucost.files import write_output
 from gpucost.launcher import (
     describe,
     export_skypilot,
@@ -191,7 +191,7 @@ def export(plan_file: str, fmt: str, output: str | None) -> int:
                          f"(plan status {plan.status})")
     text = export_skypilot(plan)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text, "SkyPilot YAML")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)
     else:
         click.echo(text, nl=False)

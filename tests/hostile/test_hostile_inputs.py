@@ -161,3 +161,9 @@ def test_loading_the_alias_bomb_takes_milliseconds():
     with pytest.raises(InputError, match="once aliases are expanded"):
         load_job(HERE / "jobs" / "alias_bomb.yaml")
     assert time.perf_counter() - start < 1.0
+
+
+def test_export_to_a_missing_folder_is_one_line(run, tmp_path):
+    plan = ROOT / "tests" / "launcher" / "fixtures" / "plan_aws.json"
+    line = assert_one_line_refusal(*run("export", plan, "-o", tmp_path / "no" / "task.yaml"))
+    assert "writable path" in line
