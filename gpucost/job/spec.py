@@ -31,10 +31,10 @@ MAX_RUNS = 1000
 # field is in INCLUSIVE_LOW. A value outside is refused with the range in the message, so
 # that typos (1e300, 0.9 MFU, 1e-320) fail at the file rather than deep in the planner.
 LIMITS: dict[str, tuple[float, float]] = {
-    "model.parameters": (0, 1e15),          # 1,000x the largest published models
-    "model.tokens": (0, 1e16),
+    "model.parameters": (1, 1e15),          # 1,000x the largest published models
+    "model.tokens": (1, 1e16),
     "model.sequence_length": (0, 10_000_000),
-    "flops": (0, 1e30),                     # ~10^4 x the largest training runs to date
+    "flops": (1, 1e30),                     # ~10^4 x the largest training runs to date
     "utilization": (0.01, 0.75),            # no published stack exceeds ~0.65 MFU
     "memory.bytes_per_parameter": (0, 64),
     "memory.min_gpu_memory_gib": (0, 4096),
@@ -48,7 +48,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "assumptions.scaling_loss_per_doubling": (0, 0.5),
     "assumptions.scaling_floor": (0, 1),
 }
-INCLUSIVE_LOW = {"utilization", "memory.activation_headroom", "assumptions.spot_overhead",
+INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization", "memory.activation_headroom", "assumptions.spot_overhead",
                  "assumptions.scaling_loss_per_doubling"}
 
 

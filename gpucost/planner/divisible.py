@@ -32,7 +32,8 @@ _EPS = 1e-9
 
 def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) -> list[Allocation]:
     out = []
-    for i in np.flatnonzero(y > _EPS):
+    # Relative threshold: a tiny job's shares are tiny too; solver noise is relatively so.
+    for i in np.flatnonzero(y > _EPS * max(float(y.max(initial=0.0)), 1e-300)):
         row = t.iloc[int(i)]
         count = max(int(n[i]), 1)
         out.append(Allocation(

@@ -167,3 +167,53 @@ def test_export_to_a_missing_folder_is_one_line(run, tmp_path):
     plan = ROOT / "tests" / "launcher" / "fixtures" / "plan_aws.json"
     line = assert_one_line_refusal(*run("export", plan, "-o", tmp_path / "no" / "task.yaml"))
     assert "writable path" in line
+
+
+FUZZ_VALUES = [None, True, "yes", 0, -1, 1e-320, 1e300, float("nan"), float("inf"), "x" * 200,
+               [], {}, [1], "1e9", "", "\n", 0.5, 3, 1e30]
+FUZZ_FIELDS = [("name",), ("flops",), ("precision",), ("utilization",), ("deadline",),
+               ("model", "parameters"), ("model", "tokens"), ("model", "sequence_length"),
+               ("memory", "bytes_per_parameter"), ("memory", "min_gpu_memory_gib"),
+               ("memory", "activation_headroom"), ("constraints", "providers"),
+               ("constraints", "regions"), ("constraints", "gpus"), ("constraints", "spot"),
+               ("constraints", "max_instances"), ("constraints", "max_gpus"),
+               ("constraints", "budget_usd"), ("assumptions", "spot_overhead"),
+               ("assumptions", "scaling_loss_per_doubling"), ("assumptions", "scaling_floor")]
+
+
+@pytest.mark.parametrize("mode", ["single", "divisible"])
+def test_any_value_in_any_field_is_a_plan_or_an_input_error(mode):
+    """Every field x a set of hostile values: parsing, planning and rendering either
+    work or raise GpucostError (found: tiny parameters -> math domain error, tiny flops in
+    divisible mode -> IndexError)."""
+    import pandas as pd
+
+    from gpucost.catalog.schema import coerce_offers
+    from gpucost.catalog.snapshot import Catalog
+    from gpucost.errors import GpucostError
+    from gpucost.job.parse import parse_job
+    from gpucost.planner.planner import plan_job
+    from gpucost.report.plan_report import render_plan
+
+    rows = [("p5.48xlarge", "H100", 8, 80, 55.04), ("g6e.xlarge", "L40S", 1, 48, 1.861),
+            ("g4dn.xlarge", "T4", 1, 16, 0.526)]
+    offers = coerce_offers(pd.DataFrame([
+        {"provider": "aws", "region": "us-east-1", "zone": "", "instance_type": t, "gpu": g,
+         "gpu_count": n, "gpu_memory_gib": m, "vcpus": 8, "memory_gib": 64,
+         "pricing": "on_demand", "usd_per_hour": p, "as_of": "2026-11-20", "source": "test",
+         "stale": False} for t, g, n, m, p in rows]), "test")
+    catalog = Catalog(offers=offers)
+    for field in FUZZ_FIELDS:
+        for value in FUZZ_VALUES:
+            data = {"name": "f", "mode": mode, "model": {"parameters": 7e9, "tokens": 1e11},
+                    "deadline": "30d"}
+            if len(field) == 1:
+                data[field[0]] = value
+            else:
+                data[field[0]] = {**data.get(field[0], {}), field[1]: value}
+            try:
+                plan = plan_job(parse_job(data, "j.yaml"), catalog)
+                render_plan(plan)
+                plan.to_json()
+            except GpucostError as exc:
+                assert len(str(exc)) < 400 and "\n" not in str(exc)

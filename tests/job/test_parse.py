@@ -52,7 +52,7 @@ def test_experiments_expand_counts_and_inherit_defaults():
 @pytest.mark.parametrize(("changes", "field", "expected"), [
     ({"name": None}, "name", "non-empty job name"),
     ({"model": {"parameters": 7e9}}, "model.tokens", "positive number"),
-    ({"model": {"parameters": -7e9, "tokens": 1e12}}, "model.parameters", "> 0"),
+    ({"model": {"parameters": -7e9, "tokens": 1e12}}, "model.parameters", "from 1 to 1e15"),
     ({"model": {"parameters": "lots", "tokens": 1e12}}, "model.parameters", "a number"),
     ({"model": {"parameters": True, "tokens": 1e12}}, "model.parameters", "a number"),
     ({"deadline": "someday"}, "deadline", "duration"),
@@ -106,8 +106,8 @@ def test_cli_bad_job_file_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number > 0 and "
-                     "<= 1e15, got -1"]
+    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number from 1 to "
+                     "1e15, got -1"]
 
 
 # -- messages quote what the user wrote, bounded; every number has a range ---------------
@@ -146,7 +146,8 @@ def test_duplicate_keys_are_refused_with_their_line(tmp_path):
 @pytest.mark.parametrize(("changes", "field", "expected"), [
     ({"utilization": 0.9}, "utilization", "from 0.01 to 0.75"),
     ({"utilization": 1e-320}, "utilization", "from 0.01 to 0.75"),
-    ({"model": {"parameters": 1e300, "tokens": 1e300}}, "model.parameters", "<= 1e15"),
+    ({"model": {"parameters": 1e300, "tokens": 1e300}}, "model.parameters", "to 1e15"),
+    ({"model": {"parameters": 1e-320, "tokens": 1e12}}, "model.parameters", "from 1 to"),
     ({"model": {"parameters": 1e15, "tokens": 1e16}}, "model", "at most 1e30 FLOPs"),
     ({"memory": {"activation_headroom": 1e308}}, "memory.activation_headroom", "0 to 100"),
     ({"memory": {"min_gpu_memory_gib": -5}}, "memory.min_gpu_memory_gib", "> 0"),
