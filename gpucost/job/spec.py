@@ -48,7 +48,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "assumptions.scaling_loss_per_doubling": (0, 0.5),
     "assumptions.scaling_floor": (0, 1),
 }
-INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization", "memory.activation_headroom", "assumptions.spot_overhead",
+INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
+                 "memory.activation_headroom", "assumptions.spot_overhead",
                  "assumptions.scaling_loss_per_doubling"}
 
 
