@@ -236,6 +236,8 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
                      f"{now.isoformat(timespec='minutes')})", raw_deadline)
     if hours > LIMITS["deadline_hours"][1]:
         raise r.fail(field_path("deadline"), "a deadline within ten years", raw_deadline)
+    if hours < LIMITS["deadline_hours"][0]:
+        raise r.fail(field_path("deadline"), "a deadline at least a minute away", raw_deadline)
 
     run_name = entry.get("name", default_name) if path else default_name
     _check_name(r, run_name, field_path("name"), "run name")

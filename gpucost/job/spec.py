@@ -39,7 +39,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "memory.bytes_per_parameter": (0, 64),
     "memory.min_gpu_memory_gib": (0, 4096),
     "memory.activation_headroom": (0, 100),
-    "deadline_hours": (0, 10 * 8766),       # ten years
+    "deadline_hours": (1 / 60, 10 * 8766),  # a minute to ten years
     "count": (0, MAX_RUNS),
     "constraints.max_instances": (0, 100_000),
     "constraints.max_gpus": (0, 10_000_000),

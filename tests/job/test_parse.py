@@ -157,6 +157,7 @@ def test_duplicate_keys_are_refused_with_their_line(tmp_path):
     ({"deadline": "9999-12-31"}, "deadline", "within ten years"),
     ({"deadline": "99999999999999999999d"}, "deadline", "within ten years"),
     ({"deadline": float("nan")}, "deadline", "a duration"),
+    ({"deadline": 1e-320}, "deadline", "at least a minute away"),
     ({"deadline": float("inf")}, "deadline", "a duration"),
     ({"name": "x" * 500}, "name", "at most 100 characters"),
     ({"name": "a\nb"}, "name", "printable"),
