@@ -6,10 +6,11 @@ The Python API is what the CLI calls (the CLI is a thin layer over it)::
 
     offers = gpucost.load_offers()                       # DataFrame, schema in catalog.schema
     job = gpucost.load_job("examples/llama-7b.yaml")
-    plan = gpucost.plan_job(job, gpucost.load_catalog())  # Plan; plan.to_json() is versioned
+    plan = gpucost.plan_job(job, gpucost.load_catalog())  # Plan; plan.to_dict() / to_json()
     curve = gpucost.frontier(job, gpucost.load_catalog())
 
-Names are imported on first use, so ``import gpucost`` stays cheap.
+Names are imported on first use, so ``import gpucost`` stays cheap. README.md, section
+"Python API", lists every public name in one place.
 """
 
 from __future__ import annotations

@@ -14,10 +14,12 @@ def sig(value: float | None, digits: int = 3) -> str:
     """``value`` to ``digits`` significant figures, without exponent for everyday sizes."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if value == 0:
         return "0"
     magnitude = math.floor(math.log10(abs(value)))
-    if magnitude >= 9:
+    if magnitude >= 9 or magnitude <= -5:
         return f"{value:.{digits - 1}e}"
     decimals = max(digits - 1 - magnitude, 0)
     rounded = round(value, digits - 1 - magnitude)

@@ -3,7 +3,8 @@
 Used by ``gpucost prices`` and from notebooks::
 
     offers = gpucost.load_offers()
-    cheap = sort_by(with_cost_columns(filter_offers(offers, gpus=["H100"])), "usd_per_pflop_hour")
+    h100 = filter_offers(offers, OfferFilter(gpus=("H100",)))
+    cheap = sort_by(with_cost_columns(h100), "usd_per_pflop_hour")
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from gpucost.catalog.gpus import PRECISIONS, gpu_specs, resolve_gpu_filter
 from gpucost.errors import InputError
+from gpucost.suggest import unknown_name_message
 
 SORT_KEYS = ("usd_per_hour", "usd_per_gpu_hour", "usd_per_pflop_hour")
 # Derived columns added by with_cost_columns, after the schema's own.
@@ -41,26 +43,55 @@ def resolve_gpu_names(names: Iterable[str], where: str, known: Iterable[str] = (
     an unknown GPU) are accepted as they are. Anything else is an :class:`InputError`.
     """
     known = set(known)
+    folded = {str(k).lower(): str(k) for k in known}
     out: list[str] = []
     for name in names:
-        matches = resolve_gpu_filter(name) or ((name,) if name in known else ())
+        verbatim = folded.get(name.strip().lower())
+        matches = resolve_gpu_filter(name) or ((verbatim,) if verbatim else ())
         if not matches:
-            raise InputError(where, name, "a GPU name or alias listed by `gpucost gpus` "
-                             f"(e.g. {', '.join(list(gpu_specs())[:4])})")
+            raise InputError(where, "gpu", "expected " + unknown_name_message(
+                "a GPU name or alias listed by `gpucost gpus`", name,
+                [*gpu_specs(), *sorted(known - set(gpu_specs()))]))
         out.extend(m for m in matches if m not in out)
     return out
 
 
+def resolve_names(names: Iterable[str], known: Iterable[str], where: str, field: str,
+                  kind: str) -> list[str]:
+    """``names`` spelled as in ``known``, matched case-insensitively; a name matching
+    nothing is an :class:`InputError` listing the known values, closest first."""
+    by_folded: dict[str, str] = {}
+    for k in known:
+        by_folded.setdefault(str(k).strip().lower(), str(k))
+    out = []
+    for name in names:
+        match = by_folded.get(name.strip().lower())
+        if match is None:
+            raise InputError(where, field, "expected " + unknown_name_message(
+                kind, name, sorted(set(by_folded.values()))))
+        if match not in out:
+            out.append(match)
+    return out
+
+
 def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
-    """Rows of ``offers`` matching every set field of ``spec``."""
+    """Rows of ``offers`` matching every set field of ``spec``.
+
+    Names match case-insensitively; a provider, region or GPU that no offer (or, for
+    GPUs, the alias table) knows is an :class:`InputError` listing the known ones.
+    """
     mask = pd.Series(True, index=offers.index)
     if spec.gpus:
         gpus = resolve_gpu_names(spec.gpus, "--gpu", offers["gpu"])
         mask &= offers["gpu"].isin(gpus)
     if spec.providers:
-        mask &= offers["provider"].isin(spec.providers)
+        providers = resolve_names(spec.providers, offers["provider"].unique(), "--provider",
+                                  "provider", "a provider with offers in the snapshot")
+        mask &= offers["provider"].isin(providers)
     if spec.regions:
-        mask &= offers["region"].isin(spec.regions)
+        regions = resolve_names(spec.regions, offers["region"].unique(), "--region", "region",
+                                "a region with offers in the snapshot")
+        mask &= offers["region"].isin(regions)
     if spec.pricing:
         mask &= offers["pricing"] == spec.pricing
     if spec.min_gpu_memory_gib is not None:

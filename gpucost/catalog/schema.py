@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from gpucost.catalog.gpus import is_known_gpu
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
 
 OFFER_COLUMNS: dict[str, str] = {
     "provider": "str",
@@ -95,7 +95,8 @@ def _bad(origin: str, original: pd.DataFrame, mask: pd.Series, column: str,
         value = original[column].iloc[position]
         if hasattr(value, "item"):
             value = value.item()
-        raise InputError(f"{origin}, {line}", column, f"expected {expected}, got {value!r}")
+        raise InputError(f"{origin}, {line}", column, f"expected {expected}, got "
+                         f"{quote(value)}")
 
 
 def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -146,6 +147,7 @@ def coerce_offers(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     _bad(origin, original, df["gpu_count"] < 1, "gpu_count", "at least 1 GPU")
     _bad(origin, original, df["gpu_memory_gib"] <= 0, "gpu_memory_gib", "memory > 0")
     _bad(origin, original, df["vcpus"] < 0, "vcpus", "a count >= 0")
+    _bad(origin, original, df["memory_gib"] < 0, "memory_gib", "memory >= 0")
     _bad(origin, original, ~df["pricing"].isin(PRICING_MODELS), "pricing", "on_demand or spot")
 
     dates = pd.to_datetime(df["as_of"], format="%Y-%m-%d", errors="coerce")

@@ -13,19 +13,21 @@ Writers go through :func:`atomic_write_csv`, so a crash never leaves half a file
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import tempfile
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from gpucost.catalog.interconnect import fill_interconnect
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, sort_offers
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
+from gpucost.files import read_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
 STALE_AFTER_DAYS = 30
@@ -43,11 +45,14 @@ class StaleSnapshotWarning(UserWarning):
 
 @dataclass(frozen=True)
 class SnapshotFile:
-    """One snapshot file of one provider."""
+    """One snapshot file of one provider (``dated``: named <YYYY-MM-DD>.csv; a CSV given
+    by any other name has provider "file" and no date of its own)."""
 
     path: Path
     provider: str
     date: dt.date
+    dated: bool = True
+    newest_as_of: dt.date | None = None  # set when read: the newest price in the file
 
 
 @dataclass
@@ -57,6 +62,8 @@ class Catalog:
     offers: pd.DataFrame
     files: list[SnapshotFile] = field(default_factory=list)
     quotas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUOTA_COLUMNS))
+    # Providers with a snapshot file, read or not (a provider filter reads only some).
+    available_providers: list[str] = field(default_factory=list)
 
 
 def shipped_snapshot_dir() -> Path:
@@ -76,15 +83,26 @@ def user_snapshot_dir() -> Path:
     return Path(user_data_dir("gpucost")) / "snapshots"
 
 
+def _dated_files(provider_dir: Path) -> list[SnapshotFile]:
+    found = []
+    for path in provider_dir.iterdir():
+        match = SNAPSHOT_NAME.match(path.name)
+        if match and path.is_file():
+            try:
+                date = dt.date.fromisoformat(match.group(1))
+            except ValueError:  # 2025-02-30.csv: not a snapshot name after all
+                continue
+            found.append(SnapshotFile(path, provider_dir.name, date))
+    return found
+
+
 def _snapshot_files_in(folder: Path) -> list[SnapshotFile]:
+    """Files of ``folder`` laid out as <provider>/<date>.csv, or, for one provider's
+    folder (``pricing_snapshots/gcp``), its own <date>.csv files."""
     found = []
     for provider_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for path in provider_dir.iterdir():
-            match = SNAPSHOT_NAME.match(path.name)
-            if match:
-                found.append(SnapshotFile(path, provider_dir.name,
-                                          dt.date.fromisoformat(match.group(1))))
-    return found
+        found.extend(_dated_files(provider_dir))
+    return found or _dated_files(folder)
 
 
 def _newest_per_provider(files: Iterable[SnapshotFile]) -> list[SnapshotFile]:
@@ -105,16 +123,15 @@ def find_snapshot_files(path: Path | str | None = None) -> list[SnapshotFile]:
     if path is not None:
         path = Path(path)
         if path.is_file():
-            match = SNAPSHOT_NAME.match(path.name)
-            date = dt.date.fromisoformat(match.group(1)) if match else None
-            provider = path.parent.name if match else "file"
-            return [SnapshotFile(path, provider, date or dt.date.min)]
+            dated = [f for f in _dated_files(path.parent) if f.path.name == path.name]
+            return dated or [SnapshotFile(path, "file", dt.date.min, dated=False)]
         if not path.is_dir():
             raise InputError(str(path), "--snapshot", "an existing snapshot file or folder")
         files = _newest_per_provider(_snapshot_files_in(path))
         if not files:
             raise InputError(str(path), "--snapshot",
-                             "a folder holding <provider>/<YYYY-MM-DD>.csv files")
+                             "a folder holding <provider>/<YYYY-MM-DD>.csv files (or one "
+                             "provider's folder of <YYYY-MM-DD>.csv files)")
         return files
     candidates: list[SnapshotFile] = []
     for folder in (user_snapshot_dir(), shipped_snapshot_dir()):
@@ -138,45 +155,69 @@ def read_snapshot_file(path: Path | str) -> pd.DataFrame:
 
 
 def read_quotas(snapshot: SnapshotFile) -> pd.DataFrame:
-    """The quota file written beside a snapshot, or an empty table."""
+    """The quota file written beside a snapshot, or an empty table (errors name the file,
+    row and column; the file is read through :func:`gpucost.files.read_text`, so at most
+    1 MiB of UTF-8 text)."""
     path = snapshot.path.with_name(f"{snapshot.date.isoformat()}.quotas.csv")
-    if not path.is_file():
+    if not snapshot.dated or not path.is_file():
         return pd.DataFrame(columns=QUOTA_COLUMNS)
-    quotas = pd.read_csv(path, dtype={"families": str}, keep_default_na=False)
+    text = read_text(path, "quota CSV file")
+    try:
+        quotas = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(str(path), "header", f"columns {', '.join(QUOTA_COLUMNS)}") from None
+    except pd.errors.ParserError as exc:
+        reason = " ".join(str(exc).split())
+        raise InputError(str(path), "file", f"a readable CSV ({reason})") from None
     missing = [c for c in QUOTA_COLUMNS if c not in quotas.columns]
     if missing:
         raise InputError(str(path), "header", f"missing column(s) {', '.join(missing)}")
-    return quotas[QUOTA_COLUMNS]
+    limits = pd.to_numeric(quotas["vcpu_limit"], errors="coerce")
+    bad = limits.isna() | (limits < 0) | (limits != limits.round()) | (limits > 10**9)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(str(path), f"row {row + 2}, vcpu_limit",
+                         f"a whole number of vCPUs from 0 to 1e9, got "
+                         f"{quote(quotas['vcpu_limit'].iat[row])}")
+    quotas = quotas[QUOTA_COLUMNS].copy()
+    quotas["vcpu_limit"] = limits.astype("int64")
+    return quotas
 
 
-def load_catalog(snapshot: Path | str | None = None, *,
-                 today: dt.date | None = None) -> Catalog:
+def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = None,
+                 providers: Iterable[str] = ()) -> Catalog:
     """Load the offers of the newest snapshot per provider (or of ``snapshot``).
 
-    Warns with :class:`StaleSnapshotWarning` for each file whose newest price is more
-    than STALE_AFTER_DAYS old.
+    ``providers`` (case-insensitive) reads only those providers' files; a CSV given by
+    another name than <date>.csv is always read. Warns with :class:`StaleSnapshotWarning`
+    once for each file read whose newest price is more than STALE_AFTER_DAYS old.
     """
-    files = find_snapshot_files(snapshot)
+    found = find_snapshot_files(snapshot)
+    wanted = {p.strip().lower() for p in providers}
+    files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
     today = today or dt.date.today()
-    frames, quotas = [], []
+    frames, quotas, read = [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
         frames.append(offers)
         quotas.append(read_quotas(f))
         _refuse_future(f, offers, today)
-        if len(offers):
-            newest = offers["as_of"].max().date()
+        newest = offers["as_of"].max().date() if len(offers) else None
+        read.append(replace(f, newest_as_of=newest))
+        if newest is not None:
             age = (today - newest).days
+            label = f"{f.path.parent.name}/{f.path.name}" if f.dated else str(f.path)
             if age > STALE_AFTER_DAYS:
                 warnings.warn(
-                    f"snapshot {f.path.parent.name}/{f.path.name} holds prices as of "
-                    f"{newest.isoformat()} ({age} days old); run `gpucost refresh` for "
-                    "current prices", StaleSnapshotWarning, stacklevel=2)
+                    f"snapshot {label} holds prices as of {newest.isoformat()} ({age} days "
+                    "old); run `gpucost refresh` for current prices", StaleSnapshotWarning,
+                    stacklevel=2)
     offers = pd.concat(frames, ignore_index=True) if frames else empty_offers()
     non_empty = [q for q in quotas if len(q)]
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
-    return Catalog(offers=sort_offers(offers), files=files, quotas=quota_table)
+    return Catalog(offers=sort_offers(offers), files=read, quotas=quota_table,
+                   available_providers=sorted({f.provider for f in found if f.dated}))
 
 
 def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:

@@ -12,12 +12,12 @@ import warnings
 
 import click
 
-from gpucost.errors import GpucostError
+from gpucost.errors import GpucostError, one_line
 from gpucost.formatting import redact_urls
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-    click.echo(f"gpucost: warning: {redact_urls(str(message))}", err=True)
+    click.echo(f"gpucost: warning: {one_line(redact_urls(str(message)))}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,13 +42,22 @@ def main(argv: list[str] | None = None) -> None:
     try:
         status = cli.main(args=argv, prog_name="gpucost", standalone_mode=False)
     except GpucostError as exc:
-        click.echo(f"gpucost: error: {redact_urls(str(exc))}", err=True)
+        click.echo(f"gpucost: error: {one_line(redact_urls(str(exc)))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("gpucost: aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other bad input (click's own form adds usage lines).
+        where = exc.ctx.command_path if exc.ctx else "gpucost"
+        click.echo(f"gpucost: error: {one_line(exc.format_message())} (see `{where} "
+                   "--help`)", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"gpucost: error: {one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     # Commands return an int when they want a non-zero exit without an exception
     # (e.g. a refresh that partly failed but still wrote what it could).

@@ -10,11 +10,12 @@ from gpucost.catalog.query import (
     SORT_KEYS,
     OfferFilter,
     filter_offers,
+    resolve_names,
     sort_by,
     with_cost_columns,
 )
 from gpucost.catalog.snapshot import load_catalog
-from gpucost.cli.options import output_option, snapshot_option
+from gpucost.cli.options import FiniteFloatRange, output_option, snapshot_option
 from gpucost.formatting import sig
 from gpucost.report.tables import render_frame
 
@@ -56,9 +57,12 @@ NETWORK_COLUMNS = ["gpu_link", "network_gbps", "rdma"]
 @click.option("--region", "regions", multiple=True, help="Region (repeatable).")
 @click.option("--spot/--on-demand", "spot", default=None,
               help="Only spot, or only on-demand offers (default: both).")
-@click.option("--min-gpu-memory", type=float, help="Minimum memory per GPU, GiB.")
-@click.option("--min-gpus", type=click.IntRange(min=1), help="Minimum GPUs per instance.")
-@click.option("--max-price", type=float, help="Maximum USD per instance-hour.")
+@click.option("--min-gpu-memory", type=FiniteFloatRange(min=0, max=4096),
+              help="Minimum memory per GPU, GiB.")
+@click.option("--min-gpus", type=click.IntRange(min=1, max=1024),
+              help="Minimum GPUs per instance.")
+@click.option("--max-price", type=FiniteFloatRange(min=0, min_open=True, max=1e6),
+              help="Maximum USD per instance-hour.")
 @click.option("--sort", "sort_key", type=click.Choice(SORT_KEYS), default="usd_per_hour",
               show_default=True)
 @click.option("--precision", type=click.Choice(PRECISIONS), default="bf16", show_default=True,
@@ -74,7 +78,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
                    max_price: float | None, sort_key: str, precision: str, limit: int | None,
                    show_network: bool, output: str, snapshot: str | None) -> None:
     """GPU offers, filtered and sorted; usd_per_pflop_hour prices the compute, not the box."""
-    catalog = load_catalog(snapshot)
+    catalog = load_catalog(snapshot, providers=providers)
+    if providers:  # named against every provider with a snapshot, read or not
+        providers = tuple(resolve_names(
+            providers, [*catalog.available_providers, *catalog.offers["provider"].unique()],
+            "--provider", "provider", "a provider with a snapshot"))
     spec = OfferFilter(gpus=gpus, providers=providers, regions=regions,
                        pricing=None if spot is None else ("spot" if spot else "on_demand"),
                        min_gpu_memory_gib=min_gpu_memory, min_gpus=min_gpus,
@@ -93,6 +101,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
             click.echo(f"\n{len(offers)} offers; usd_per_pflop_hour at {precision} dense peak.")
     else:
         click.echo(render_frame(offers, output))
+    if spot and not (catalog.offers["pricing"] == "spot").any():
+        files = ", ".join(str(f.path) for f in catalog.files) or "no snapshot file"
+        click.echo(f"gpucost: note: the snapshot has no spot prices ({files}); the shipped "
+                   "one carries none without a dated source: run `gpucost refresh` (AWS spot "
+                   "price history, GCP billing catalog) to get them", err=True)
 
 
 COMMANDS = [gpus_command, prices_command]

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from gpucost.errors import InputError
+from gpucost.files import write_output
 from gpucost.formatting import redact_urls
 from gpucost.launcher import (
     describe,
@@ -229,6 +230,10 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
     else:
         for line in format_report(report, plan_id):
             click.echo(line)
+        if not complete:
+            searched = ", ".join(backend.name for backend, _ in found) or "no provider"
+            click.echo(f"(searched: {searched}); not every provider could be searched (see "
+                       "above), so this list may be incomplete")
     for warning in report.warnings:
         _err(f"gpucost: warning: {warning}")
     return 0 if complete else 1
@@ -260,8 +265,17 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                            | {i.region for i in instances})
             for item in cleanup(plan_id, where, timeout):
                 click.echo(f"{backend.name}: deleted {item}")
-    click.echo(f"Terminated {total} instance(s) of plan {plan_id}." if total else
-               f"No instances of plan {plan_id} found.")
+    searched = ", ".join(backend.name for backend, _ in found)
+    if total:
+        click.echo(f"Terminated {total} instance(s) of plan {plan_id}.")
+    elif complete:
+        click.echo(f"No instances of plan {plan_id} found.")
+    elif searched:
+        click.echo(f"No instances of plan {plan_id} found in {searched}; not every provider "
+                   "could be searched (see above), so some may still be running.")
+    else:
+        click.echo(f"Nothing terminated: not every provider could be searched for plan "
+                   f"{plan_id} (see above), so its instances may still be running.")
     return 0 if complete else 1
 
 
@@ -289,7 +303,7 @@ def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_pat
     _apply_job_flags(config, setup, run_command, container, envs, None, None)
     text = export_skypilot(plan, config.settings.get("job"), infra=infra)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text, "SkyPilot YAML")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from gpucost.report.tables import OUTPUT_FORMATS
@@ -14,3 +16,15 @@ snapshot_option = click.option(
 output_option = click.option(
     "--output", "-o", "output", type=click.Choice(OUTPUT_FORMATS), default="table",
     show_default=True, help="Output format; json and csv carry every column.")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float within a range, where NaN and infinities are refused too (click's own
+    range lets NaN through, since every comparison with it is false)."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number; expected {self._describe_range()}",
+                      param, ctx)
+        return super().convert(number, param, ctx)

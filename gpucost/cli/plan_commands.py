@@ -29,9 +29,9 @@ def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
     constraint binds and the nearest feasible relaxation), 2 for bad input.
     """
     job = load_job(job_file)
-    plan = plan_job(job, load_catalog(snapshot))
+    plan = plan_job(job, load_catalog(snapshot, providers=job.constraints.providers))
     if output == "json":
-        click.echo(json.dumps(plan.to_json(), indent=2, default=json_ready))
+        click.echo(plan.to_json())
     else:
         click.echo(render_plan(plan, markdown=output == "markdown"))
     return 0 if plan.status == "optimal" else 1
@@ -40,25 +40,36 @@ def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
 @click.command("frontier")
 @click.argument("job_file", type=click.Path(dir_okay=False))
 @click.option("--points", type=click.IntRange(min=2, max=200), default=15, show_default=True,
-              help="Deadlines to plan for, from 1/8 to 4x the job's.")
+              help="Deadlines to plan for, spaced from 1/8 to 4x the job's (both ends "
+                   "included), plus the job's own and the earliest feasible one.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Also draw the curve to this PNG file.")
+              help="Also draw the curve to this PNG file (not written when no deadline "
+                   "is feasible).")
 @plan_output
 @snapshot_option
 def frontier_command(job_file: str, points: int, plot_path: str | None, output: str,
-                     snapshot: str | None) -> None:
-    """Cost against deadline: the cheapest plan for each of a range of deadlines."""
+                     snapshot: str | None) -> int:
+    """Cost against deadline: the cheapest plan for each of a range of deadlines.
+
+    Exit status 0 when at least one deadline is feasible, 1 when none is, 2 for bad input.
+    """
     job = load_job(job_file)
-    curve = frontier(job, load_catalog(snapshot), points)
+    curve = frontier(job, load_catalog(snapshot, providers=job.constraints.providers),
+                     points)
     if output == "json":
         click.echo(json.dumps({"job": job.name, "points": [p.to_json() for p in curve]},
                               indent=2, default=json_ready))
     else:
         click.echo(render_frontier(curve, markdown=output == "markdown", runs=len(job.runs)))
+    if not any(p.feasible for p in curve):
+        if plot_path:
+            click.echo(f"gpucost: no deadline is feasible: {plot_path} not written", err=True)
+        return 1
     if plot_path:
         deadline = min(r.deadline_hours for r in job.runs)
         plot_frontier(curve, deadline, plot_path, f"{job.name}: cost vs deadline")
         click.echo(f"wrote {plot_path}", err=True)
+    return 0
 
 
 COMMANDS = [plan_command, frontier_command]

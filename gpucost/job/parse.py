@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gpucost.catalog.gpus import PRECISIONS
-from gpucost.catalog.query import resolve_gpu_names
-from gpucost.errors import InputError
+from gpucost.catalog.gpus import PRECISIONS, gpu_specs, resolve_gpu_filter
+from gpucost.errors import InputError, quote
 from gpucost.files import load_yaml
 from gpucost.job.deadline import parse_deadline
 from gpucost.job.spec import (
+    ASSUMPTION_KEYS,
     DEFAULT_ACTIVATION_HEADROOM,
     DEFAULT_BYTES_PER_PARAMETER,
     DEFAULT_MAX_INSTANCES,
     DEFAULT_SEQUENCE_LENGTH,
     DEFAULT_STACK,
+    INCLUSIVE_LOW,
+    LIMITS,
+    MAX_RUNS,
     MODES,
     SPOT_POLICIES,
     STACKS,
@@ -32,6 +36,7 @@ from gpucost.job.spec import (
     JobSpec,
     RunSpec,
 )
+from gpucost.suggest import unknown_name_message
 
 _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "mode",
              "constraints", "assumptions", "experiments", "batch_tokens", "stack"}
@@ -42,17 +47,31 @@ _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
                     "budget_usd"}
-# Each assumption and the range a plausible value lies in.
-_ASSUMPTION_RANGES: dict[str, tuple[float, float]] = {
-    "failures_per_gpu_hour": (0.0, 0.01),
-    "checkpoint_interval_hours": (0.0, 24.0),
-    "restart_hours": (0.0, 24.0),
-    "housekeeping": (0.0, 1.0),
-    "startup_hours": (0.0, 48.0),
-    "spot_interruptions_per_instance_hour": (0.0, 1.0),
-    "spot_restart_hours": (0.0, 24.0),
-}
-_ASSUMPTION_KEYS = set(_ASSUMPTION_RANGES)
+
+
+def shown(value: Any) -> str:
+    """What the user wrote, for a message: dates as written, booleans in YAML spelling,
+    everything else quoted and bounded (see :func:`gpucost.errors.quote`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return quote(value)
+
+
+def _num(x: float) -> str:
+    return re.sub(r"e\+?0*", "e", f"{x:.0e}") if x >= 1e7 else f"{x:,g}"
+
+
+def _range_text(low: float, high: float, inclusive: bool) -> str:
+    if inclusive:
+        return f"from {_num(low)} to {_num(high)}"
+    return f"> {_num(low)} and <= {_num(high)}"
+
+
+def _key_text(key: Any) -> str:
+    fine = isinstance(key, str) and key.isprintable() and len(key) <= 40
+    return key if fine else quote(key, 40)
 
 
 class _Reader:
@@ -62,7 +81,7 @@ class _Reader:
         self.origin = origin
 
     def fail(self, path: str, expected: str, value: Any = ...) -> InputError:
-        got = "" if value is ... else f", got {value!r}"
+        got = "" if value is ... else f", got {shown(value)}"
         return InputError(self.origin, path, f"expected {expected}{got}")
 
     def mapping(self, value: Any, path: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -72,47 +91,60 @@ class _Reader:
             raise self.fail(path or "top level", "a mapping of fields", value)
         for key in value:
             if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
+                where = f"{path}.{_key_text(key)}" if path else _key_text(key)
                 raise self.fail(where, f"a known field ({', '.join(sorted(allowed))})")
         return value
 
-    def number(self, data: Mapping[str, Any], key: str, path: str, *, minimum: float = 0.0,
-               inclusive: bool = False, maximum: float | None = None,
+    def number(self, data: Mapping[str, Any], key: str, path: str, limit: str, *,
                integer: bool = False) -> float | None:
+        """``data[key]`` as a number within ``LIMITS[limit]`` (None if absent)."""
         if key not in data or data[key] is None:
             return None
+        low, high = LIMITS[limit]
+        inclusive = limit in INCLUSIVE_LOW
+        span = _range_text(low, high, inclusive)
+        kind = "a whole number" if integer else "a number"
         value = data[key]
         if isinstance(value, str):  # YAML reads 7e9 (no dot) as a string
             try:
-                value = float(value)
+                value = float(value.replace("_", ""))
             except ValueError:
-                raise self.fail(path, "a number", data[key]) from None
+                raise self.fail(path, f"{kind} {span}", data[key]) from None
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         if not is_number or not math.isfinite(value):
-            raise self.fail(path, "a number", data[key])
-        low_ok = value >= minimum if inclusive else value > minimum
-        bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
-        if not low_ok or (maximum is not None and value > maximum):
-            span = f"{bound} and <= {maximum:g}" if maximum is not None else bound
-            raise self.fail(path, f"a number {span}", data[key])
-        if integer and value != int(value):
-            raise self.fail(path, "a whole number", data[key])
+            raise self.fail(path, f"{kind} {span}", data[key])
+        low_ok = value >= low if inclusive else value > low
+        if not low_ok or value > high or (integer and value != int(value)):
+            raise self.fail(path, f"{kind} {span}", data[key])
         return int(value) if integer else float(value)
 
     def choice(self, data: Mapping[str, Any], key: str, path: str, options: tuple[str, ...],
                default: str) -> str:
         value = data.get(key, default)
-        if value not in options:
+        folded = value.strip().lower() if isinstance(value, str) else value
+        if folded not in options:
             raise self.fail(path, f"one of {', '.join(options)}", value)
-        return str(value)
+        return str(folded)
 
     def string_list(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = data.get(key) or []
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
             raise self.fail(path, "a list of names", data.get(key))
-        return tuple(value)
+        return tuple(v.strip() for v in value)
+
+
+MAX_NAME_LENGTH = 100
+
+
+def _check_name(r: _Reader, name: Any, path: str, what: str) -> None:
+    """Names end up in tables, tags and plan ids: printable text of a sensible length."""
+    if (not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH
+            or not name.isprintable()):
+        raise r.fail(path, f"a non-empty {what}: printable text of at most {MAX_NAME_LENGTH} "
+                     "characters", name)
 
 
 def parse_job(data: Any, origin: str = "<job>", now: dt.datetime | None = None) -> JobSpec:
@@ -121,8 +153,7 @@ def parse_job(data: Any, origin: str = "<job>", now: dt.datetime | None = None) 
     r = _Reader(origin)
     top = r.mapping(data, "", _TOP_KEYS)
     name = top.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise r.fail("name", "a non-empty job name", name)
+    _check_name(r, name, "name", "job name")
     mode = r.choice(top, "mode", "mode", MODES, "single")
     constraints = _constraints(r, top.get("constraints"))
     assumptions = _assumptions(r, top.get("assumptions"))
@@ -134,11 +165,16 @@ def parse_job(data: Any, origin: str = "<job>", now: dt.datetime | None = None) 
         items = top.get("experiments")
         if not isinstance(items, list) or not items:
             raise r.fail("experiments", "a non-empty list of runs", items)
+        if len(items) > MAX_RUNS:
+            raise r.fail("experiments", f"at most {MAX_RUNS:,} runs", f"{len(items):,} runs")
         runs: list[RunSpec] = []
         for i, item in enumerate(items):
             path = f"experiments[{i}]"
             entry = r.mapping(item, path, _RUN_KEYS)
-            count = r.number(entry, "count", f"{path}.count", integer=True) or 1
+            count = r.number(entry, "count", f"{path}.count", "count", integer=True) or 1
+            if len(runs) + count > MAX_RUNS:
+                raise r.fail(f"{path}.count", f"at most {MAX_RUNS:,} runs in all (counts "
+                             "included)", entry.get("count"))
             run = _run(r, entry, top, path, now, default_name=f"{name}-{i + 1}")
             runs.extend(run if count == 1 else
                         replace(run, name=f"{run.name}-{k + 1}") for k in range(int(count)))
@@ -164,36 +200,44 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         return entry[key] if key in entry else defaults.get(key)
 
     model = r.mapping(pick("model"), field_path("model"), _MODEL_KEYS)
-    parameters = r.number(model, "parameters", field_path("model.parameters"))
-    tokens = r.number(model, "tokens", field_path("model.tokens"))
-    seq = r.number(model, "sequence_length", field_path("model.sequence_length"), integer=True,
-                   maximum=10_000_000)
-    layers = r.number(model, "layers", field_path("model.layers"), integer=True,
-                      maximum=10_000)
-    hidden = r.number(model, "hidden_size", field_path("model.hidden_size"), integer=True,
-                      maximum=1_000_000)
+    parameters = r.number(model, "parameters", field_path("model.parameters"),
+                          "model.parameters")
+    tokens = r.number(model, "tokens", field_path("model.tokens"), "model.tokens")
+    seq = r.number(model, "sequence_length", field_path("model.sequence_length"),
+                   "model.sequence_length", integer=True)
+    layers = r.number(model, "layers", field_path("model.layers"), "model.layers",
+                      integer=True)
+    hidden = r.number(model, "hidden_size", field_path("model.hidden_size"),
+                      "model.hidden_size", integer=True)
     activated = r.number(model, "activated_parameters",
-                         field_path("model.activated_parameters"))
+                         field_path("model.activated_parameters"),
+                         "model.activated_parameters")
     if activated is not None and parameters is not None and activated > parameters:
         raise r.fail(field_path("model.activated_parameters"),
                      "at most model.parameters (the parameters each token passes through)",
                      model["activated_parameters"])
     batch = r.number({"b": pick("batch_tokens")}, "b", field_path("batch_tokens"),
-                     maximum=1e9)
-    flops = r.number({"flops": pick("flops")}, "flops", field_path("flops"))
+                     "batch_tokens")
+    flops = r.number({"flops": pick("flops")}, "flops", field_path("flops"), "flops")
     if flops is None:
         if parameters is None or tokens is None:
             missing = "model.parameters" if parameters is None else "model.tokens"
             raise r.fail(field_path(missing), "a positive number (or give flops: directly)")
         flops = 6.0 * parameters * tokens  # forward + backward, Kaplan et al. 2020
+        low, high = LIMITS["flops"]
+        if flops > high:
+            raise r.fail(field_path("model"), f"6 x parameters x tokens at most {_num(high)} "
+                         "FLOPs", f"{flops:.3g}")
 
     memory = r.mapping(pick("memory"), field_path("memory"), _MEMORY_KEYS)
-    bpp = r.number(memory, "bytes_per_parameter", field_path("memory.bytes_per_parameter"))
-    min_mem = r.number(memory, "min_gpu_memory_gib", field_path("memory.min_gpu_memory_gib"))
+    bpp = r.number(memory, "bytes_per_parameter", field_path("memory.bytes_per_parameter"),
+                   "memory.bytes_per_parameter")
+    min_mem = r.number(memory, "min_gpu_memory_gib", field_path("memory.min_gpu_memory_gib"),
+                       "memory.min_gpu_memory_gib")
     headroom = r.number(memory, "activation_headroom", field_path("memory.activation_headroom"),
-                        inclusive=True)
+                        "memory.activation_headroom")
     utilization = r.number({"u": pick("utilization")}, "u", field_path("utilization"),
-                           maximum=1.0)
+                           "utilization")
     precision = r.choice({"p": pick("precision")} if pick("precision") is not None else {},
                          "p", field_path("precision"), PRECISIONS, "bf16")
     stack = r.choice({"s": pick("stack")} if pick("stack") is not None else {},
@@ -203,15 +247,19 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
     if raw_deadline is None:
         raise r.fail(field_path("deadline"), "a deadline like 36h, 30d or 2026-12-31")
     hours = parse_deadline(raw_deadline, now)
-    if hours is None:
+    if hours is None or not math.isfinite(hours):
         raise r.fail(field_path("deadline"), "a duration (90m, 36h, 30d, 2w) or an ISO "
                      "date/time", raw_deadline)
     if hours <= 0:
-        raise r.fail(field_path("deadline"), "a deadline in the future", raw_deadline)
+        raise r.fail(field_path("deadline"), "a deadline in the future (now is "
+                     f"{now.isoformat(timespec='minutes')})", raw_deadline)
+    if hours > LIMITS["deadline_hours"][1]:
+        raise r.fail(field_path("deadline"), "a deadline within ten years", raw_deadline)
+    if hours < LIMITS["deadline_hours"][0]:
+        raise r.fail(field_path("deadline"), "a deadline at least a minute away", raw_deadline)
 
     run_name = entry.get("name", default_name) if path else default_name
-    if not isinstance(run_name, str) or not run_name:
-        raise r.fail(field_path("name"), "a non-empty run name", run_name)
+    _check_name(r, run_name, field_path("name"), "run name")
     return RunSpec(
         name=run_name, flops=flops, deadline_hours=hours, precision=precision,
         parameters=parameters, tokens=tokens,
@@ -228,13 +276,17 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
 def _constraints(r: _Reader, raw: Any) -> Constraints:
     data = r.mapping(raw, "constraints", _CONSTRAINT_KEYS)
     names = r.string_list(data, "gpus", "constraints.gpus")
-    try:
-        gpus = resolve_gpu_names(names, "constraints.gpus")
-    except InputError as exc:
-        raise r.fail("constraints.gpus", "GPU names or aliases listed by `gpucost gpus`",
-                     exc.field) from None
-    max_instances = r.number(data, "max_instances", "constraints.max_instances", integer=True)
-    max_gpus = r.number(data, "max_gpus", "constraints.max_gpus", integer=True)
+    gpus: list[str] = []
+    for gpu_name in names:
+        matches = resolve_gpu_filter(gpu_name)
+        if not matches:
+            raise InputError(r.origin, "constraints.gpus", "expected " + unknown_name_message(
+                "a GPU name or alias listed by `gpucost gpus`", gpu_name, gpu_specs()))
+        gpus.extend(m for m in matches if m not in gpus)
+    max_instances = r.number(data, "max_instances", "constraints.max_instances",
+                             "constraints.max_instances", integer=True)
+    max_gpus = r.number(data, "max_gpus", "constraints.max_gpus", "constraints.max_gpus",
+                        integer=True)
     return Constraints(
         providers=tuple(p.lower() for p in r.string_list(data, "providers",
                                                          "constraints.providers")),
@@ -243,16 +295,16 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
         spot=r.choice(data, "spot", "constraints.spot", SPOT_POLICIES, "never"),
         max_instances=int(max_instances) if max_instances else DEFAULT_MAX_INSTANCES,
         max_gpus=int(max_gpus) if max_gpus else None,
-        budget_usd=r.number(data, "budget_usd", "constraints.budget_usd"),
+        budget_usd=r.number(data, "budget_usd", "constraints.budget_usd",
+                            "constraints.budget_usd"),
     )
 
 
 def _assumptions(r: _Reader, raw: Any) -> Assumptions:
-    data = r.mapping(raw, "assumptions", _ASSUMPTION_KEYS)
+    data = r.mapping(raw, "assumptions", set(ASSUMPTION_KEYS))
     values = {}
-    for key, (low, high) in _ASSUMPTION_RANGES.items():
-        value = r.number(data, key, f"assumptions.{key}", minimum=low, inclusive=True,
-                         maximum=high)
+    for key in ASSUMPTION_KEYS:
+        value = r.number(data, key, f"assumptions.{key}", f"assumptions.{key}")
         if value is not None:
             values[key] = value
     return Assumptions(**values)
@@ -260,4 +312,8 @@ def _assumptions(r: _Reader, raw: Any) -> Assumptions:
 
 def load_job(path: str | Path, now: dt.datetime | None = None) -> JobSpec:
     """Read and validate a job file."""
-    return parse_job(load_yaml(path, "job file"), str(path), now)
+    data = load_yaml(path, "job file")
+    if data is None:
+        raise InputError(str(path), "file", "a job file with fields (name, model or flops, "
+                         "deadline, ...); this one is empty")
+    return parse_job(data, str(path), now)

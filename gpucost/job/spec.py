@@ -36,6 +36,43 @@ DEFAULT_SEQUENCE_LENGTH = 2048
 # A cap on instances of one offer, so that "just add nodes" is not assumed to be free:
 # clouds rarely hand out more than this without a reservation. Overridable per job.
 DEFAULT_MAX_INSTANCES = 64
+# The most runs an experiments job may expand to (counts included): each run is planned
+# on its own, and a sweep of more than this is better planned as a few representative runs.
+MAX_RUNS = 1000
+
+# Plausible ranges for every number in a job file: (low, high), low exclusive unless the
+# field is in INCLUSIVE_LOW. A value outside is refused with the range in the message, so
+# that typos (1e300, 0.9 MFU, 1e-320) fail at the file rather than deep in the planner.
+LIMITS: dict[str, tuple[float, float]] = {
+    "model.parameters": (1, 1e15),          # 1,000x the largest published models
+    "model.tokens": (1, 1e16),
+    "model.sequence_length": (0, 10_000_000),
+    "flops": (1, 1e30),                     # ~10^4 x the largest training runs to date
+    "utilization": (0.01, 0.75),            # no published stack exceeds ~0.65 MFU
+    "memory.bytes_per_parameter": (0, 64),
+    "memory.min_gpu_memory_gib": (0, 4096),
+    "memory.activation_headroom": (0, 100),
+    "deadline_hours": (1 / 60, 10 * 8766),  # a minute to ten years
+    "count": (0, MAX_RUNS),
+    "constraints.max_instances": (0, 100_000),
+    "constraints.max_gpus": (0, 10_000_000),
+    "constraints.budget_usd": (0, 1e12),
+    "model.layers": (0, 10_000),
+    "model.hidden_size": (0, 1_000_000),
+    "model.activated_parameters": (1, 1e15),
+    "batch_tokens": (1, 1e9),
+    "assumptions.failures_per_gpu_hour": (0, 0.01),
+    "assumptions.checkpoint_interval_hours": (0, 24),
+    "assumptions.restart_hours": (0, 24),
+    "assumptions.housekeeping": (0, 1),
+    "assumptions.startup_hours": (0, 48),
+    "assumptions.spot_interruptions_per_instance_hour": (0, 1),
+    "assumptions.spot_restart_hours": (0, 24),
+}
+ASSUMPTION_KEYS = tuple(k.split(".", 1)[1] for k in LIMITS if k.startswith("assumptions."))
+INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
+                 "memory.activation_headroom", "model.activated_parameters", "batch_tokens",
+                 *(f"assumptions.{k}" for k in ASSUMPTION_KEYS)}
 
 
 @dataclass(frozen=True)

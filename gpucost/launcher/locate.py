@@ -25,9 +25,10 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
                         overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
                         warn: Callable[[str], None] = print,
                         method: str = "find") -> tuple[Found, bool]:
-    """The plan's instances per searched backend, and whether every search that matters
-    ran (a provider neither asked for nor recorded may be skipped with a note).
-    ``method`` names the backend method that searches (``inspect`` for ``status``)."""
+    """The plan's instances per searched backend, and whether every provider could be
+    searched: one that could not (no credentials, no region) makes the answer
+    incomplete, since "no instances found" would not be true of it. ``method`` names the
+    backend method that searches (``inspect`` for ``status``)."""
     check_plan_id(plan_id)  # never a wildcard: one plan's instances, matched exactly
     state = read_state(plan_id) or {}
     recorded_all: dict[str, dict[str, Any]] = state.get("providers") or {}
@@ -38,7 +39,6 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
         search_regions = list(regions) or list(recorded.pop("regions", []))
         settings = {**config.provider(name), **recorded,
                     **{k: v for k, v in (overrides or {}).get(name, {}).items() if v}}
-        important = bool(providers) or name in recorded_all
         try:
             backend = get_backend(name, settings)
             if getattr(backend, "needs_regions", False) and not search_regions:
@@ -46,6 +46,6 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
                                   "--region")
             found.append((backend, getattr(backend, method)(plan_id, search_regions)))
         except LaunchError as exc:
-            warn(f"gpucost: {'warning' if important else 'note'}: {name} not searched: {exc}")
-            complete = complete and not important
+            warn(f"gpucost: warning: {name} not searched: {exc}")
+            complete = False
     return found, complete

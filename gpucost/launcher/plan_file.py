@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 from gpucost.launcher.naming import check_plan_id
 from gpucost.planner.plan import Allocation
@@ -83,8 +83,10 @@ class _Reader:
 
     def text(self, data: dict[str, Any], key: str, name: str, *, empty: bool = False) -> str:
         value = self.get(data, key, name)
-        if not isinstance(value, str) or (not empty and not value.strip()):
-            raise self.fail(name, f"a {'' if empty else 'non-empty '}string, got {value!r}")
+        if (not isinstance(value, str) or (not empty and not value.strip())
+                or not value.isprintable()):  # no control characters: names get printed
+            raise self.fail(name, f"a {'' if empty else 'non-empty '}printable string, got "
+                            f"{quote(value)}")
         return value
 
     def number(self, data: dict[str, Any], key: str, name: str, *, null: bool = False,
@@ -189,7 +191,15 @@ def load_plan(path: str | Path) -> LaunchPlan:
     where = str(path)
     text = read_text(path, "plan JSON file")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(where, f"line {exc.lineno}", f"valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # NaN / Infinity: not JSON, and no amount of money
+        raise InputError(where, "file", f"valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(where, "file", "valid JSON nested less deeply") from None
     return parse_plan(data, where)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

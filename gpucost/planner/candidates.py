@@ -220,7 +220,9 @@ def run_hours(run: RunSpec, rate: np.ndarray | float, startup_hours: float) -> n
 
 
 def tie_break_order(table: pd.DataFrame, cost: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Row order: cost, then fewer instances, then lower $/hour, then name (deterministic)."""
+    """Row order: cost (equal to nine significant figures), then fewer instances, then
+    lower $/hour, then name (deterministic)."""
+    scale = float(np.min(cost)) if len(cost) and np.min(cost) > 0 else 1.0
     keys = (table["name_rank"].to_numpy(), table["usd_per_hour"].to_numpy(), n,
-            np.round(cost, 6))
+            np.round(cost / scale, 9))
     return np.lexsort(keys)

@@ -32,7 +32,8 @@ _EPS = 1e-9
 
 def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) -> list[Allocation]:
     out = []
-    for i in np.flatnonzero(y > _EPS):
+    # Relative threshold: a tiny job's shares are tiny too; solver noise is relatively so.
+    for i in np.flatnonzero(y > _EPS * max(float(y.max(initial=0.0)), 1e-300)):
         row = t.iloc[int(i)]
         count = max(int(n[i]), 1)
         out.append(Allocation(
@@ -46,9 +47,12 @@ def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) ->
 
 
 def _order(t: pd.DataFrame) -> np.ndarray:
-    """Cheapest work first; ties by $/hour, then name (deterministic)."""
+    """Cheapest work first. Ties (equal $/FLOP, to nine significant figures) go to the
+    offer with the most throughput per instance (fewer instances), then name order, which
+    keeps one provider's region together (fewer offers, fewer regions); deterministic."""
     per_work = t["usd_per_hour"].to_numpy() / t["rate"].to_numpy()
-    return np.lexsort((t["name_rank"].to_numpy(), t["usd_per_hour"].to_numpy(), per_work))
+    per_work_key = np.round(per_work / per_work.min(), 9) if len(t) else per_work
+    return np.lexsort((t["name_rank"].to_numpy(), -t["rate"].to_numpy(), per_work_key))
 
 
 def greedy(work: np.ndarray, cap: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, float]:

@@ -32,10 +32,13 @@ from gpucost.planner.single import (
 )
 
 
-def run_options(cands: Candidates, run: RunSpec, assumptions: Assumptions) -> pd.DataFrame:
+def run_options(cands: Candidates, run: RunSpec, assumptions: Assumptions,
+                evaluated: pd.DataFrame | None = None) -> pd.DataFrame:
     """Deadline-meeting clusters for ``run``, cheapest first, with ``gpus_used`` and
-    ``vcpus_used`` columns."""
-    ranked = best_rows(evaluate_offers(cands, run, assumptions)).reset_index(drop=True)
+    ``vcpus_used`` columns (``evaluated``: :func:`evaluate_offers`' answer, if at hand)."""
+    if evaluated is None:
+        evaluated = evaluate_offers(cands, run, assumptions)
+    ranked = best_rows(evaluated).reset_index(drop=True)
     ranked["gpus_used"] = ranked["instances"] * ranked["gpu_count"]
     ranked["vcpus_used"] = ranked["instances"] * ranked["vcpus"]
     return ranked
@@ -78,8 +81,13 @@ def _assign(options: list[pd.DataFrame], constraints: Constraints) -> tuple[list
     prob = pulp.LpProblem("experiments", pulp.LpMinimize)
     xs = [[pulp.LpVariable(f"x{r}_{k}", cat="Binary") for k in range(len(o))]
           for r, o in enumerate(options)]
-    prob += affine([(x, float(c)) for o, row in zip(options, xs, strict=True)
-                    for x, c in zip(row, o["cost_usd"], strict=True)])
+    # Ties go to fewer instances, then to the earlier option (options are in tie-break
+    # order): tiny terms far below a cent, so cost still decides first.
+    eps = 1e-7 * min(float(o["cost_usd"].min()) for o in options)
+    prob += affine([(x, float(c) + eps * (float(n) + k / (len(o) + 1)))
+                    for o, row in zip(options, xs, strict=True)
+                    for k, (x, c, n) in enumerate(zip(row, o["cost_usd"], o["instances"],
+                                                      strict=True))])
     for row in xs:
         prob += affine([(x, 1.0) for x in row]) == 1
     if constraints.max_gpus:
@@ -103,21 +111,35 @@ def _assign(options: list[pd.DataFrame], constraints: Constraints) -> tuple[list
     return picks, info
 
 
+# Reasons listed when runs cannot meet their deadlines (a 1,000-run sweep would say the
+# same thing 1,000 times); the rest are counted.
+_REASONS_LISTED = 10
+
+
 def solve_experiments(cands: list[Candidates], runs: tuple[RunSpec, ...],
                       constraints: Constraints, assumptions: Assumptions) -> ModeResult:
     """The cheapest assignment of every run to one offer's cluster."""
     start = time.perf_counter()
     options, reasons, earliest = [], [], []
+    # A sweep repeats the same run (count: N): its options are computed once and shared.
+    same_run: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for c, run in zip(cands, runs, strict=True):
         if c.empty:
             reasons.append(f"{run.name}: {empty_reason(c, run)}")
             continue
-        ranked = run_options(c, run, assumptions)
+        key = (id(c), run.flops, run.deadline_hours)
+        if key not in same_run:
+            evaluated = evaluate_offers(c, run, assumptions)
+            same_run[key] = (evaluated, run_options(c, run, assumptions, evaluated))
+        evaluated, ranked = same_run[key]
         if ranked.empty:
-            reason, hours = deadline_miss(evaluate_offers(c, run, assumptions), run)
+            reason, hours = deadline_miss(evaluated, run)
             reasons.append(reason)
             earliest.append(hours)
         options.append(ranked)
+    if len(reasons) > _REASONS_LISTED:  # a sweep would say the same thing N times
+        more = len(reasons) - _REASONS_LISTED
+        reasons = [*reasons[:_REASONS_LISTED], f"... and {more} more runs likewise"]
     if reasons:
         return infeasible(reasons, {"name": "exhaustive scan", "status": "infeasible",
                                     "seconds": time.perf_counter() - start},
@@ -128,7 +150,11 @@ def solve_experiments(cands: list[Candidates], runs: tuple[RunSpec, ...],
         solver = {"name": "exhaustive scan (exact: shared limits not binding)",
                   "status": "optimal", "seconds": time.perf_counter() - start}
     else:
-        options = [prune_dominated(o) for o in options]
+        pruned: dict[int, pd.DataFrame] = {}
+        for o in options:
+            if id(o) not in pruned:
+                pruned[id(o)] = prune_dominated(o)
+        options = [pruned[id(o)] for o in options]
         picks, solver = _assign(options, constraints)
         if picks is None:
             need = sum(int(o["gpus_used"].min()) for o in options)

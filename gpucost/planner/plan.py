@@ -18,8 +18,13 @@ fields may be added, never renamed or removed without bumping the version.
                                   "memory_gib_per_gpu", "mfu", "comm_fraction",
                                   "tokens_per_s"} | null}],
       "totals": {"cost_usd", "hours", "gpu_hours"},
-      "baseline": {...} | null,             the cheapest-$/GPU-hour choice, costed
-      "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", ...}],
+      "baseline": {...} | null,             the cheapest plan on the GPU a $/GPU-hour
+                                            ranking picks that still meets the deadline
+      "naive_baseline": {...} | null,       the cheapest-$/GPU-hour offer alone, if that
+                                            is another GPU (it cannot meet the deadline)
+      "over_budget": {...} | null,          the plan the budget rules out, when it binds
+      "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", "offers",
+                        "allocations": [...], ...}],
       "snapshot": {"files": [{"provider", "path", "date"}], "oldest_as_of"},
       "solver": {"name", "status", "seconds"},
       "notes": ["..."]
@@ -31,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 PLAN_VERSION = 1
@@ -100,18 +105,50 @@ class Allocation:
 
 @dataclass(frozen=True)
 class Alternative:
-    """The best plan using another GPU type (or the naive baseline)."""
+    """Another plan: the best one on another GPU type, a baseline, or the plan that the
+    budget rules out. ``allocations`` lists every offer of it (a divisible plan may mix
+    several); ``provider``/``region``/``instance_type``/``pricing`` describe the first."""
 
     gpu: str
     provider: str
     region: str
     instance_type: str
     pricing: str
-    instances: int
+    instances: int  # over all allocations
     cost_usd: float | None  # None: no plan with this GPU (``note`` says why)
     hours: float | None
     meets_deadline: bool
     note: str = ""
+    allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def offers(self) -> int:
+        """How many distinct offers the plan uses (0 when there is no plan)."""
+        return len(self.by_offer())
+
+    def by_offer(self) -> list[Allocation]:
+        """The allocations summed per offer (experiments put many runs on one offer):
+        instances and cost added up, hours the longest."""
+        merged: dict[tuple, Allocation] = {}
+        for a in self.allocations:
+            key = (a.provider, a.region, a.instance_type, a.pricing)
+            if key not in merged:
+                merged[key] = replace(a, run="")
+                continue
+            m = merged[key]
+            total = m.cost_usd + a.cost_usd
+            instances = m.instances + a.instances
+            hours = max(m.hours, a.hours)
+            # keep cost exact: hours such that instances x hours x price = total
+            merged[key] = replace(m, instances=instances,
+                                  hours=total / (instances * m.usd_per_hour) if total else hours)
+        return list(merged.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "allocations"}
+        data["offers"] = self.offers
+        data["allocations"] = [a.to_json() for a in self.allocations]
+        return data
 
 
 class AllocationTotals:
@@ -148,7 +185,9 @@ class Plan(AllocationTotals):
     status: str
     solver: dict[str, Any]
     snapshot: dict[str, Any]
-    baseline: Alternative | None = None
+    baseline: Alternative | None = None  # cheapest plan on the $/GPU-hour pick that fits
+    naive: Alternative | None = None  # the cheapest $/GPU-hour offer alone, if different
+    over_budget: Alternative | None = None  # the plan the budget rules out (if it binds)
     alternatives: list[Alternative] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
@@ -161,8 +200,13 @@ class Plan(AllocationTotals):
         return make_plan_id(str(self.job.get("name", "job")), str(self.job.get("mode", "")),
                             self.allocations)
 
-    def to_json(self) -> dict[str, Any]:
-        """The versioned JSON form described in the module docstring."""
+    def to_json(self, indent: int | None = 2) -> str:
+        """The versioned JSON form described in the module docstring, as text (what
+        ``gpucost plan -o json`` prints)."""
+        return json.dumps(self.to_dict(), indent=indent, default=_plain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON form described in the module docstring, as a dict."""
         return {
             "plan_version": PLAN_VERSION,
             "plan_id": self.plan_id,
@@ -174,10 +218,21 @@ class Plan(AllocationTotals):
             "allocations": [a.to_json() for a in self.allocations],
             "totals": {"cost_usd": self.cost_usd, "hours": self.hours,
                        "gpu_hours": self.gpu_hours},
-            "baseline": asdict(self.baseline) if self.baseline else None,
-            "alternatives": [asdict(a) for a in self.alternatives],
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "naive_baseline": self.naive.to_dict() if self.naive else None,
+            "over_budget": self.over_budget.to_dict() if self.over_budget else None,
+            "alternatives": [a.to_dict() for a in self.alternatives],
             "snapshot": self.snapshot,
             "solver": self.solver,
             "notes": self.notes,
             "reasons": self.reasons,
         }
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and dates that reach a plan (without importing either)."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from gpucost.catalog.snapshot import Catalog
-from gpucost.formatting import hours_text
+from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
 from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
+from gpucost.planner.names import check_constraint_names
 from gpucost.planner.plan import Alternative, Plan
 from gpucost.planner.result import ModeResult
 from gpucost.planner.single import evaluate_offers, solve_single
@@ -44,21 +45,43 @@ def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates
                       c.curves)
 
 
-def _alternatives(job: JobSpec, cands: list[Candidates], chosen: set[str]) -> list[Alternative]:
-    gpus = sorted({g for c in cands for g in c.table["gpu"]} - chosen)
-    out = []
+def _alternative(gpu: str, result: ModeResult, note: str = "") -> Alternative:
+    """``result`` (solved on ``gpu`` alone) as an :class:`Alternative`."""
+    if not result.feasible:
+        return Alternative(gpu, "", "", "", "", 0, None, None, False,
+                           note=note or _short_reason(result))
+    first = result.allocations[0]
+    return Alternative(gpu, first.provider, first.region, first.instance_type, first.pricing,
+                       result.instances, result.cost_usd, result.hours, True, note,
+                       tuple(result.allocations))
+
+
+def _per_gpu(job: JobSpec, cands: list[Candidates]) -> dict[str, ModeResult]:
+    """The cheapest plan on each GPU alone, under the job's constraints except the budget
+    (so that a plan over it still shows what it would cost)."""
+    unbudgeted = replace(job.constraints, budget_usd=None)
+    distinct = list({id(c): c for c in cands}.values())
+    gpus = sorted({g for c in distinct for g in c.table["gpu"]})
+    out = {}
     for gpu in gpus:
-        result = solve_mode(job, [subset(c, c.table["gpu"] == gpu, f"GPU {gpu}")
-                                  for c in cands])
-        if result.feasible:
-            first = result.allocations[0]
-            out.append(Alternative(gpu, first.provider, first.region, first.instance_type,
-                                   first.pricing, result.instances, result.cost_usd,
-                                   result.hours, True))
-        else:
-            out.append(Alternative(gpu, "", "", "", "", 0, None, None, False,
-                                   note=_short_reason(result)))
-    return sorted(out, key=lambda a: (not a.meets_deadline, a.cost_usd or 0.0, a.gpu))
+        # Runs sharing candidates (a sweep) share the subset too, so solvers can tell.
+        narrowed = {id(c): subset(c, c.table["gpu"] == gpu, f"GPU {gpu}") for c in distinct}
+        out[gpu] = solve_mode(job, [narrowed[id(c)] for c in cands], unbudgeted)
+    return out
+
+
+def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
+                  chosen: set[str]) -> list[Alternative]:
+    budget = job.constraints.budget_usd
+    out = []
+    for gpu, result in per_gpu.items():
+        if gpu in chosen:
+            continue
+        over = result.feasible and budget is not None and result.cost_usd > budget
+        out.append(_alternative(gpu, result, f"over the {money(budget)} budget" if over
+                                else ""))
+    return sorted(out, key=lambda a: (not a.meets_deadline, a.cost_usd or 0.0,
+                                      a.instances, a.offers, a.gpu))
 
 
 def _short_reason(result: ModeResult) -> str:
@@ -68,33 +91,103 @@ def _short_reason(result: ModeResult) -> str:
     return result.reasons[0] if result.reasons else "infeasible"
 
 
-def _baseline(job: JobSpec, cands: list[Candidates]) -> Alternative | None:
-    """What the cheapest-$/GPU-hour offer (that fits the memory) would cost and take."""
+def _gpus_by_price(cands: list[Candidates]) -> list[str]:
+    """GPUs in the order a $/GPU-hour ranking shows them (cheapest offer first)."""
+    best: dict[str, float] = {}
+    for c in cands:
+        per_gpu_hour = c.table["usd_per_hour"] / c.table["gpu_count"]
+        for gpu, price in per_gpu_hour.groupby(c.table["gpu"]).min().items():
+            best[str(gpu)] = min(best.get(str(gpu), float("inf")), float(price))
+    return sorted(best, key=lambda g: (best[g], g))
+
+
+def _baseline(job: JobSpec, per_gpu: dict[str, ModeResult],
+              cands: list[Candidates]) -> Alternative | None:
+    """The cheapest plan on the GPU a $/GPU-hour ranking picks, skipping the GPUs that
+    cannot meet the deadline under the job's constraints."""
+    for gpu in _gpus_by_price(cands):
+        result = per_gpu.get(gpu)
+        if result is not None and result.feasible:
+            return _alternative(gpu, result, "cheapest plan on the lowest-$/GPU-hour GPU "
+                                "that meets the deadline (what a $/hour ranking leads to)")
+    return None
+
+
+def _naive(job: JobSpec, cands: list[Candidates], baseline: Alternative | None
+           ) -> Alternative | None:
+    """The cheapest-$/GPU-hour offer alone (what a $/hour ranking picks first), when it is
+    not the baseline's GPU: why it does not do, and at its fastest what it would cost."""
     if any(c.empty for c in cands):
         return None
-    # Each run's offer with the lowest $/GPU-hour (ties: by name), alone.
-    picks = [int(np.lexsort((c.table["name_rank"].to_numpy(),
-                             (c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy()))[0])
-             for c in cands]
-    narrowed = [subset(c, [k], "cheapest $/GPU-hour") for c, k in zip(cands, picks, strict=True)]
-    result = solve_mode(job, narrowed, replace(job.constraints, budget_usd=None))
+    distinct = {id(c): c for c in cands}
+    # Each distinct candidate set's offer with the lowest $/GPU-hour (ties: by name), alone.
+    alone = {key: subset(c, [int(np.lexsort((
+                 c.table["name_rank"].to_numpy(),
+                 (c.table["usd_per_hour"] / c.table["gpu_count"]).to_numpy()))[0])],
+                 "cheapest $/GPU-hour")
+             for key, c in distinct.items()}
+    narrowed = [alone[id(c)] for c in cands]
     top = narrowed[0].table.iloc[0]
-    label = "cheapest $/GPU-hour offer that fits the memory (what a $/hour ranking picks)"
-    if result.feasible:
+    if baseline is not None and baseline.gpu == top["gpu"]:
+        return None
+    result = solve_mode(job, narrowed, replace(job.constraints, budget_usd=None))
+    label = "cheapest $/GPU-hour offer (what a $/hour ranking picks first)"
+    if result.feasible:  # only when the baseline is missing: same constraints, same GPU
+        return _alternative(str(top["gpu"]), result, label)
+    if result.earliest_hours is None:  # another constraint rules it out: say which
         return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
-                           top["pricing"], result.instances, result.cost_usd, result.hours,
-                           True, label)
-    # It cannot meet the deadline: cost it at its fastest (max instances) instead.
+                           top["pricing"], 0, None, None, False, _short_reason(result))
+    # The deadline rules it out: cost it at its fastest (max instances) instead.
     cost = hours = 0.0
     instances = 0
     for c, run in zip(narrowed, job.runs, strict=True):
         row = evaluate_offers(c, run, job.assumptions).iloc[0]
-        cost += float(row["cost_usd"])
+        if job.mode == "divisible":  # independent instances: no multi-node loss
+            row_cost = run.flops / float(row["rate"]) * float(row["usd_per_hour"])
+        else:
+            row_cost = float(row["cost_usd"])
+        cost += row_cost
         hours = max(hours, float(row["hours"]))
         instances += int(row["instances"])
     return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
-                       top["pricing"], instances, cost, hours, False,
-                       label + "; misses the deadline even at max_instances")
+                       top["pricing"], instances, cost, result.earliest_hours, False,
+                       "misses the deadline even at max_instances")
+
+
+# Deadlines tried, as multiples of the job's, to say what would fit a budget.
+_BUDGET_DEADLINE_STEPS = (1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def with_deadline_scale(job: JobSpec, scale: float) -> JobSpec:
+    """``job`` with every run's deadline multiplied by ``scale``."""
+    return replace(job, runs=tuple(replace(r, deadline_hours=r.deadline_hours * scale)
+                                   for r in job.runs))
+
+
+def _over_budget(job: JobSpec, cands: list[Candidates],
+                 result: ModeResult) -> tuple[Alternative, str] | None:
+    """When the budget is what rules the job out: the plan it rules out, and what would
+    make a plan fit (a budget, or a later deadline)."""
+    budget = job.constraints.budget_usd
+    if budget is None or result.feasible:
+        return None
+    relaxed = solve_mode(job, cands, replace(job.constraints, budget_usd=None))
+    if not relaxed.feasible or relaxed.cost_usd <= budget:
+        return None
+    fits = f"To fit: raise budget_usd to {money(relaxed.cost_usd)}"
+    base = min(r.deadline_hours for r in job.runs)
+    for scale in _BUDGET_DEADLINE_STEPS:
+        later = solve_mode(with_deadline_scale(job, scale), cands)
+        if later.feasible:
+            fits += (f", or allow a deadline of {hours_text(base * scale)} (then "
+                     f"{money(later.cost_usd)})")
+            break
+    else:
+        fits += (f"; no deadline up to {_BUDGET_DEADLINE_STEPS[-1]:g}x the job's fits "
+                 f"{money(budget)}")
+    gpus = ", ".join(sorted({a.gpu for a in relaxed.allocations}))
+    return _alternative(gpus, relaxed, "the cheapest plan meeting the deadline, over "
+                        "budget"), fits + "."
 
 
 def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
@@ -151,7 +244,9 @@ def _requirements(job: JobSpec, allocations: list) -> dict:
 def _snapshot_info(catalog: Catalog) -> dict:
     offers = catalog.offers
     return {
-        "files": [{"provider": f.provider, "path": str(f.path), "date": f.date.isoformat()}
+        "files": [{"provider": f.provider, "path": str(f.path),
+                   "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
+                   "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None}
                   for f in catalog.files],
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),
@@ -169,6 +264,7 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     other GPU type.
     """
     now = now or dt.datetime.now(dt.UTC)
+    job = check_constraint_names(job, catalog.offers)
     cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
                                catalog.quotas)
     result = solve_mode(job, cands)
@@ -186,7 +282,13 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog), notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
+    over = _over_budget(job, cands, result)
+    if over is not None:
+        plan.over_budget, fits = over
+        plan.reasons.append(fits)
     if explain:
-        plan.baseline = _baseline(job, cands)
-        plan.alternatives = _alternatives(job, cands, chosen)
+        per_gpu = _per_gpu(job, cands)
+        plan.baseline = _baseline(job, per_gpu, cands)
+        plan.naive = _naive(job, cands, plan.baseline)
+        plan.alternatives = _alternatives(job, per_gpu, chosen)
     return plan

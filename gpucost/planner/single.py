@@ -1,9 +1,9 @@
 """``single`` mode: one synchronous run on one homogeneous cluster.
 
-Exactly one offer and an integer number of its instances. For a given offer, cost
-= flops x price / (rate x efficiency(n)) rises with n, so the cheapest cluster of each
-offer is the smallest one that holds the memory and meets the deadline; scanning every
-offer for that n is exact and faster than a MILP (see ``instances_for_deadline``).
+Exactly one offer and an integer number of its instances. The performance model gives
+each offer's throughput at every instance count (its fastest layout that fits memory);
+scanning every count up to the offer's limit and keeping the cheapest that meets the
+deadline is exact and faster than a MILP (see ``candidates.best_instances``).
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
-from gpucost.catalog.schema import OFFER_KEY, coerce_offers, sort_offers
+from gpucost.catalog.schema import OFFER_KEY, UnknownGpuWarning, coerce_offers, sort_offers
 
 
 def merge_with_previous(fresh: pd.DataFrame, previous: pd.DataFrame,
@@ -29,4 +31,8 @@ def merge_with_previous(fresh: pd.DataFrame, previous: pd.DataFrame,
     if not frames:
         return fresh.iloc[0:0]
     merged = pd.concat(frames, ignore_index=True).drop_duplicates(OFFER_KEY)
-    return sort_offers(coerce_offers(merged, f"{provider} refresh"))
+    with warnings.catch_warnings():
+        # Both inputs were validated (and any unknown GPU named) when read or fetched:
+        # saying it again here printed each unknown-GPU warning twice.
+        warnings.simplefilter("ignore", UnknownGpuWarning)
+        return sort_offers(coerce_offers(merged, f"{provider} refresh"))

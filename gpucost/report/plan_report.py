@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gpucost.formatting import hours_text, money, sig
 from gpucost.planner.frontier import FrontierPoint
-from gpucost.planner.plan import Plan
-from gpucost.report.tables import markdown_table, text_table
+from gpucost.planner.plan import Allocation, Alternative, Plan
+from gpucost.report.tables import clean_text, markdown_table, text_table
 
 
 def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
@@ -13,7 +13,7 @@ def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
 
 
 def layout_text(layout: dict) -> str:
-    """``DP 8, TP 8, ZeRO-1, micro-batch 1; 61 GiB per GPU, MFU 41%, 4% exposed comm``."""
+    """``DP 8, TP 8, ZeRO-2, micro-batch 1; 61 GiB per GPU, MFU 41%, 4% ... communication``."""
     parts = [f"DP {layout['data_parallel']}"]
     if layout["tensor_parallel"] > 1:
         parts.append(f"TP {layout['tensor_parallel']}")
@@ -29,10 +29,131 @@ def layout_text(layout: dict) -> str:
             "exposed communication")
 
 
+def _layout_lines(plan: Plan) -> list[str]:
+    """One line per distinct layout (a sweep of identical runs shares one line)."""
+    groups: dict[str, list[str]] = {}
+    for a in plan.allocations:
+        if a.layout:
+            key = f"{a.instances} x {a.instance_type}: {layout_text(a.layout)}"
+            groups.setdefault(key, []).append(a.run)
+    if not groups:
+        return []
+    lines = [""]
+    for key, runs in groups.items():
+        label = ""
+        if len(groups) > 1 or len(runs) > 1:
+            label = (f"{runs[0]}: " if len(runs) == 1 else f"{len(runs)} runs "
+                     f"({runs[0]} ...): ")
+        lines.append(f"Layout {label}{key}")
+    return lines
+
+
+# Offers of a mix listed in text; all of them are in the JSON form.
+_MIX_LISTED = 4
+
+
+def _allocation_rows(allocations: list[Allocation] | tuple[Allocation, ...],
+                     multi: bool) -> tuple[list[str], list[list[str]]]:
+    header = (["run"] if multi else []) + ["provider", "region", "instance_type", "gpu",
+                                           "pricing", "instances", "hours", "$/hour", "cost"]
+    rows = [([a.run] if multi else []) + [a.provider, a.region, a.instance_type,
+                                          f"{a.gpu_count}x {a.gpu}", a.pricing,
+                                          str(a.instances), sig(a.hours, 3),
+                                          f"{a.usd_per_hour:g}", money(a.cost_usd)]
+            for a in allocations]
+    return header, rows
+
+
+def _where(a: Alternative) -> str:
+    """"p5.48xlarge (H100, on_demand, us-east-1) x13" or "a mix of 3 offers (...)"."""
+    runs = len({x.run for x in a.allocations}) if len(a.allocations) > 1 else 1
+    over = f" for {runs} runs" if runs > 1 else ""
+    if a.offers == 1:
+        return (f"{a.instance_type} ({a.gpu}, {a.pricing}, {a.region}) x{a.instances}"
+                + (" in all" + over if over else ""))
+    if a.offers > _MIX_LISTED:
+        return (f"{a.gpu}, a mix of {a.offers} offers, {a.instances} instances in all{over} "
+                "(listed in --output json)")
+    parts = ", ".join(f"{x.instances} x {x.instance_type} {x.pricing} {x.region}"
+                      for x in a.by_offer())
+    return f"{a.gpu}, a mix of {a.offers} offers ({parts}){over}"
+
+
+def _baseline_lines(plan: Plan) -> list[str]:
+    lines = []
+    b = plan.baseline
+    if b is not None:
+        saving = ""
+        if plan.status == "optimal" and b.cost_usd and b.cost_usd > plan.cost_usd + 0.005:
+            saving = (f"; this plan costs {money(plan.cost_usd)} "
+                      f"({1 - plan.cost_usd / b.cost_usd:.0%} less)")
+        elif plan.status == "optimal" and b.cost_usd is not None:
+            saving = "; this plan costs the same"
+        budget = plan.job.get("budget_usd")
+        over = (f", over the {money(budget)} budget" if budget is not None and b.cost_usd
+                and b.cost_usd > budget else "")
+        lines.append(f"Cheapest $/GPU-hour choice that meets the deadline: {_where(b)}: "
+                     f"{money(b.cost_usd)}, done in {hours_text(b.hours or 0)}{over}{saving}.")
+    n = plan.naive
+    if n is not None:
+        head = (f"The cheapest $/GPU-hour offer, {n.instance_type} ({n.gpu}, {n.pricing}, "
+                f"{n.region}),")
+        if n.hours is not None and plan.job.get("runs", 1) > 1:
+            # runs at max_instances each cannot all run at once: no total to quote
+            lines.append(f"{head} misses the deadline: even alone at max_instances its "
+                         f"slowest run would take {hours_text(n.hours)}.")
+        elif n.cost_usd is not None and n.hours is not None:
+            lines.append(f"{head} misses the deadline: even at max_instances (x{n.instances}) "
+                         f"it would take {hours_text(n.hours)} and cost {money(n.cost_usd)}.")
+        else:
+            lines.append(f"{head} cannot be used: {n.note}.")
+    return lines
+
+
+def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
+    rows = []
+    for a in alternatives:
+        if not a.meets_deadline:
+            rows.append([a.gpu, "-", "-", "-", "-", "-", a.note])
+            continue
+        mixed = a.offers > 1
+        rows.append([a.gpu, f"mix of {a.offers} offers:" if mixed else a.instance_type,
+                     "" if mixed else a.region, str(a.instances), money(a.cost_usd),
+                     hours_text(a.hours) if a.hours is not None else "-", a.note])
+        if mixed:  # the offers of the mix, so no count reads as one offer's
+            rows += [["", f"  {x.instance_type}" + (" (spot)" if x.pricing == "spot" else ""),
+                      x.region, str(x.instances), money(x.cost_usd), "", ""]
+                     for x in a.by_offer()[:_MIX_LISTED]]
+            if a.offers > _MIX_LISTED:
+                rows.append(["", f"  + {a.offers - _MIX_LISTED} more offers", "(see -o json)",
+                             "", "", "", ""])
+    return rows
+
+
+def _spot_in_play(plan: Plan) -> bool:
+    shown = [*plan.allocations,
+             *(a for alt in (plan.baseline, plan.over_budget) if alt for a in alt.allocations),
+             *(a for alt in plan.alternatives for a in alt.allocations)]
+    return any(a.pricing == "spot" for a in shown)
+
+
+def _prices_line(snap: dict) -> str:
+    parts = []
+    for f in snap["files"]:
+        if f.get("dated", True):
+            parts.append(f"{f['provider']} {f['date']}")
+        else:  # a CSV not named by date: its name, and the date its prices are from
+            newest = f.get("newest_as_of") or "no rows"
+            parts.append(f"file {f['path']} (newest price {newest})")
+    return f"Prices: {', '.join(parts)} (oldest price as of {snap['oldest_as_of']})."
+
+
 def render_plan(plan: Plan, markdown: bool = False) -> str:
     """The plan, its cost and finish time, the $/hour baseline and the alternatives."""
     job = plan.job
     h = "### " if markdown else ""
+    bold = "**" if markdown else ""
+    multi = job["mode"] == "experiments"
     lines = [f"{h}gpucost plan: {job['name']} ({job['mode']}, {job['precision']}, deadline "
              f"{hours_text(job['deadline_hours'])})",
              f"Needs {sig(plan.requirements['flops'], 2)} FLOPs"
@@ -41,77 +162,63 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     if plan.status != "optimal":
         lines.append("No plan meets every constraint:")
         lines += [f"- {r}" for r in plan.reasons]
+        if plan.over_budget is not None:
+            o = plan.over_budget
+            header, rows = _allocation_rows(o.allocations, multi)
+            lines += ["", f"The cheapest plan meeting the deadline, over the "
+                      f"{money(job.get('budget_usd'))} budget:", _table(rows, header, markdown),
+                      "", f"Total: {money(o.cost_usd)}, done in {hours_text(o.hours or 0)}"]
     else:
-        multi = job["mode"] == "experiments"
-        header = (["run"] if multi else []) + ["provider", "region", "instance_type", "gpu",
-                                               "pricing", "instances", "hours", "$/hour",
-                                               "cost"]
-        rows = [([a.run] if multi else []) + [a.provider, a.region, a.instance_type,
-                                              f"{a.gpu_count}x {a.gpu}", a.pricing,
-                                              str(a.instances), sig(a.hours, 3),
-                                              f"{a.usd_per_hour:g}", money(a.cost_usd)]
-                for a in plan.allocations]
+        header, rows = _allocation_rows(plan.allocations, multi)
         lines.append(_table(rows, header, markdown))
-        lines += ["", f"{'**' if markdown else ''}Total: {money(plan.cost_usd)}, done in "
+        lines += ["", f"{bold}Total: {money(plan.cost_usd)}, done in "
                   f"{hours_text(plan.hours)}, {sig(plan.gpu_hours, 3)} GPU-hours"
-                  f"{'**' if markdown else ''} (solver: {plan.solver['name']}, "
+                  f"{bold} (solver: {plan.solver['name']}, "
                   f"{plan.solver['seconds']:.2f} s)"]
-    if plan.baseline:
-        b = plan.baseline
-        verdict = "meets the deadline" if b.meets_deadline else "MISSES the deadline"
-        saving = ""
-        if plan.status == "optimal" and b.cost_usd and b.cost_usd > plan.cost_usd:
-            saving = (f"; this plan costs {money(plan.cost_usd)} "
-                      f"({1 - plan.cost_usd / b.cost_usd:.0%} less)")
-        lines += ["", f"Cheapest $/GPU-hour choice: {b.instance_type} ({b.gpu}, {b.pricing}, "
-                  f"{b.region}) x{b.instances}: {money(b.cost_usd)}, "
-                  f"{hours_text(b.hours or 0)}, {verdict}{saving}."]
+    baseline = _baseline_lines(plan)
+    if baseline:
+        lines += ["", *baseline]
     if plan.alternatives:
-        rows = [[a.gpu, a.instance_type or "-", a.region or "-",
-                 str(a.instances) if a.meets_deadline else "-",
-                 money(a.cost_usd) if a.meets_deadline else "-",
-                 hours_text(a.hours) if a.hours is not None else "-",
-                 "" if a.meets_deadline else a.note]
-                for a in plan.alternatives]
-        lines += ["", f"{h}Best plan with each other GPU:" if markdown else
-                  "Best plan with each other GPU:",
-                  _table(rows, ["gpu", "instance_type", "region", "instances", "cost",
-                                "done in", "why not"], markdown)]
-    layouts = [a for a in plan.allocations if a.layout]
-    if layouts:
-        lines.append("")
-        for a in layouts:
-            label = f"{a.run}: " if a.run and len(layouts) > 1 else ""
-            lines.append(f"Layout {label}{a.instances} x {a.instance_type}: "
-                         f"{layout_text(a.layout)}")
+        lines += ["", f"{h}Best plan with each other GPU:",
+                  _table(_alternative_rows(plan.alternatives),
+                         ["gpu", "instance_type", "region", "instances", "cost", "done in",
+                          "why not"], markdown)]
+    lines += _layout_lines(plan)
     util = plan.assumptions.get("utilization", {})
     if util:
         parts = [f"{g} ({v['method']})" for g, v in util.items()]
-        lines += ["Throughput: modelled per layout, " + ", ".join(parts) + "; calibrated on "
-                  "published training throughput (see --output json: "
+        lines += ["Throughput: modelled per layout for the "
+                  f"{plan.assumptions['calibration']['stack']} stack, " + ", ".join(parts)
+                  + "; calibrated on published training throughput (see --output json: "
                   "assumptions.utilization_sources)."]
     lines.append(plan.assumptions["goodput"])
-    if plan.assumptions.get("spot"):
+    if _spot_in_play(plan) and plan.assumptions.get("spot"):
         lines.append(plan.assumptions["spot"])
-    snap = plan.snapshot
-    files = ", ".join(f"{f['provider']} {f['date']}" for f in snap["files"])
-    lines.append(f"Prices: {files} (oldest price as of {snap['oldest_as_of']}).")
+    lines.append(_prices_line(plan.snapshot))
     for note in plan.notes:
         lines.append(f"Note: {note}")
-    return "\n".join(lines)
+    return "\n".join(clean_text(line) for line in lines)
 
 
 def render_frontier(points: list[FrontierPoint], markdown: bool = False,
                     runs: int = 1) -> str:
-    """The frontier as a table: deadline, cheapest cost, finish time, GPUs."""
-    rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else ""),
-             money(p.cost_usd) if p.feasible else "infeasible",
+    """The frontier as a table: every deadline with its status, cost, finish time, GPUs
+    and instance types."""
+    rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else "")
+             + (" (earliest)" if p.is_earliest else ""),
+             p.status,
+             money(p.cost_usd) if p.feasible else "-",
              hours_text(p.finish_hours) if p.finish_hours is not None else "-",
-             p.gpus or "-", str(p.instances) if p.feasible else "-"] for p in points]
-    table = _table(rows, ["deadline", "cheapest cost", "done in", "gpus", "instances"],
-                   markdown)
+             p.gpus or "-", p.instance_types or "-",
+             str(p.instances) if p.feasible else "-", p.note] for p in points]
+    table = _table(rows, ["deadline", "status", "cheapest cost", "done in", "gpus",
+                          "instance_type", "instances", "note"], markdown)
     note = "\n\n* the job's own deadline"
+    if any(p.is_earliest for p in points):
+        note += "\n(earliest) the soonest deadline any allowed plan can meet"
     if runs > 1:
         note += ("\nRun deadlines scale together: 'deadline' is the earliest run's, "
                  "'done in' the last run's finish.")
-    return table + note
+    if not any(p.feasible for p in points):
+        note += "\nNo deadline in the range is feasible."
+    return clean_text(table + note)

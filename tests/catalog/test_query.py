@@ -60,12 +60,34 @@ def test_filter_family_name_matches_every_variant(query_offers):
     assert v100["instance_type"].tolist() == ["p3.2xlarge"]
 
 
-@pytest.mark.parametrize("name", ["NOPE", "k80", "H1000", ""])
+@pytest.mark.parametrize("name", ["NOPE", "K8O", "H1000", ""])
 def test_filter_unresolvable_gpu_is_input_error(query_offers, name):
     with pytest.raises(InputError) as info:
         filter_offers(query_offers, OfferFilter(gpus=(name,)))
     assert info.value.where == "--gpu"
-    assert name in str(info.value)
+    assert repr(name) in str(info.value)
+    assert "(closest first)" in str(info.value)
+
+
+def test_filters_match_names_case_insensitively(query_offers):
+    upper = filter_offers(query_offers, OfferFilter(providers=("GCP",), regions=("EUROPE-WEST4",),
+                                                    gpus=("k80",)))
+    assert upper["instance_type"].tolist() == ["n1-standard-8+1xK80"]
+
+
+@pytest.mark.parametrize(("spec", "field", "closest"), [
+    (OfferFilter(providers=("azure",)), "provider", None),
+    (OfferFilter(providers=("gpc",)), "provider", "gcp"),
+    (OfferFilter(regions=("us-east-1x",)), "region", "us-east-1"),
+])
+def test_unknown_provider_or_region_filter_lists_known_values(query_offers, spec, field,
+                                                                closest):
+    with pytest.raises(InputError) as info:
+        filter_offers(query_offers, spec)
+    assert info.value.field == field
+    known = str(info.value).split("known: ")[1]
+    if closest:
+        assert known.startswith(closest + ",")
 
 
 def test_resolve_gpu_names():
@@ -83,7 +105,7 @@ def test_filter_providers_and_regions(query_offers):
     assert len(both) == len(query_offers)
     west = filter_offers(query_offers, OfferFilter(regions=("us-west-2", "europe-west4")))
     assert set(west["region"]) == {"us-west-2", "europe-west4"} and len(west) == 3
-    none = filter_offers(query_offers, OfferFilter(providers=("azure",)))
+    none = filter_offers(query_offers, OfferFilter(providers=("gcp",), min_gpus=64))
     assert none.empty and list(none.columns) == list(OFFER_COLUMNS)
 
 

@@ -52,7 +52,7 @@ def test_experiments_expand_counts_and_inherit_defaults():
 @pytest.mark.parametrize(("changes", "field", "expected"), [
     ({"name": None}, "name", "non-empty job name"),
     ({"model": {"parameters": 7e9}}, "model.tokens", "positive number"),
-    ({"model": {"parameters": -7e9, "tokens": 1e12}}, "model.parameters", "> 0"),
+    ({"model": {"parameters": -7e9, "tokens": 1e12}}, "model.parameters", "from 1 to 1e15"),
     ({"model": {"parameters": "lots", "tokens": 1e12}}, "model.parameters", "a number"),
     ({"model": {"parameters": True, "tokens": 1e12}}, "model.parameters", "a number"),
     ({"deadline": "someday"}, "deadline", "duration"),
@@ -60,8 +60,8 @@ def test_experiments_expand_counts_and_inherit_defaults():
     ({"deadline": "2020-01-01"}, "deadline", "in the future"),
     ({"precision": "int4"}, "precision", "one of fp32"),
     ({"mode": "parallel"}, "mode", "one of single"),
-    ({"utilization": 1.5}, "utilization", "<= 1"),
-    ({"constraints": {"gpus": ["GTX-1080"]}}, "constraints.gpus", "GPU names"),
+    ({"utilization": 1.5}, "utilization", "from 0.01 to 0.75"),
+    ({"constraints": {"gpus": ["GTX-1080"]}}, "constraints.gpus", "GPU name or alias"),
     ({"constraints": {"spot": "sometimes"}}, "constraints.spot", "never, allowed, only"),
     ({"constraints": {"max_instances": 2.5}}, "constraints.max_instances", "whole number"),
     ({"constraints": {"budget_usd": -1}}, "constraints.budget_usd", "> 0"),
@@ -106,5 +106,83 @@ def test_cli_bad_job_file_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number > 0, "
-                     "got -1"]
+    assert lines == [f"gpucost: error: {job}: model.parameters: expected a number from 1 to "
+                     "1e15, got -1"]
+
+
+# -- messages quote what the user wrote, bounded; every number has a range ---------------
+
+def _message(text: str, tmp_path) -> str:
+    path = tmp_path / "job.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_job(path, NOW)
+    return str(err.value)
+
+
+def test_spot_yes_is_quoted_as_written(tmp_path):
+    message = _message("name: x\nflops: 1e20\ndeadline: 1d\nconstraints: {spot: yes}\n",
+                       tmp_path)
+    assert message.endswith("constraints.spot: expected one of never, allowed, only, "
+                            "got 'yes'")
+
+
+def test_past_iso_deadline_is_quoted_as_written(tmp_path):
+    message = _message("name: x\nflops: 1e20\ndeadline: 2024-01-01\n", tmp_path)
+    assert "got 2024-01-01" in message and "datetime" not in message
+    assert "in the future" in message
+
+
+def test_impossible_unquoted_date_names_its_line(tmp_path):
+    message = _message("name: x\nflops: 1e20\ndeadline: 2027-02-30\n", tmp_path)
+    assert "line 3" in message and "'2027-02-30' is not a date" in message
+
+
+def test_duplicate_keys_are_refused_with_their_line(tmp_path):
+    message = _message("name: x\nflops: 1e20\ndeadline: 1d\nflops: 2e20\n", tmp_path)
+    assert "line 4" in message and "duplicate key 'flops'" in message
+
+
+@pytest.mark.parametrize(("changes", "field", "expected"), [
+    ({"utilization": 0.9}, "utilization", "from 0.01 to 0.75"),
+    ({"utilization": 1e-320}, "utilization", "from 0.01 to 0.75"),
+    ({"model": {"parameters": 1e300, "tokens": 1e300}}, "model.parameters", "to 1e15"),
+    ({"model": {"parameters": 1e-320, "tokens": 1e12}}, "model.parameters", "from 1 to"),
+    ({"model": {"parameters": 1e15, "tokens": 1e16}}, "model", "at most 1e30 FLOPs"),
+    ({"memory": {"activation_headroom": 1e308}}, "memory.activation_headroom", "0 to 100"),
+    ({"memory": {"min_gpu_memory_gib": -5}}, "memory.min_gpu_memory_gib", "> 0"),
+    ({"constraints": {"max_gpus": 1e300}}, "constraints.max_gpus", "<= 1e7"),
+    ({"constraints": {"max_instances": 10**9}}, "constraints.max_instances", "<= 100,000"),
+    ({"constraints": {"budget_usd": float("inf")}}, "constraints.budget_usd", "<= 1e12"),
+    ({"deadline": "9999-12-31"}, "deadline", "within ten years"),
+    ({"deadline": "99999999999999999999d"}, "deadline", "within ten years"),
+    ({"deadline": float("nan")}, "deadline", "a duration"),
+    ({"deadline": 1e-320}, "deadline", "at least a minute away"),
+    ({"deadline": float("inf")}, "deadline", "a duration"),
+    ({"name": "x" * 500}, "name", "at most 100 characters"),
+    ({"name": "a\nb"}, "name", "printable"),
+])
+def test_numbers_and_names_out_of_range_say_the_range(changes, field, expected):
+    with pytest.raises(InputError) as err:
+        parse(**changes)
+    assert str(err.value).startswith(f"job.yaml: {field}: ")
+    assert expected in str(err.value)
+
+
+def test_quoted_values_are_capped_at_80_characters():
+    with pytest.raises(InputError) as err:
+        parse(deadline="9" * 100_000 + "x")
+    got = str(err.value).split(", got ", 1)[1]
+    assert len(got) <= 80 and "..." in got
+
+
+def test_experiments_are_capped_at_1000_runs():
+    data = {"name": "s", "mode": "experiments", "deadline": "1d",
+            "experiments": [{"flops": 1e18, "count": 600}, {"flops": 1e18, "count": 600}]}
+    with pytest.raises(InputError, match=r"experiments\[1\].count: expected at most 1,000"):
+        parse_job(data, "job.yaml", NOW)
+    data["experiments"] = [{"flops": 1e18, "count": 10_000}]
+    with pytest.raises(InputError, match="<= 1,000"):
+        parse_job(data, "job.yaml", NOW)
+    data["experiments"] = [{"flops": 1e18, "count": 1000}]
+    assert len(parse_job(data, "job.yaml", NOW).runs) == 1000

@@ -8,6 +8,7 @@ import math
 import pytest
 from tests_support import NOW, catalog, offer
 
+from gpucost.errors import InputError
 from gpucost.job.parse import parse_job
 from gpucost.planner.frontier import frontier, pareto
 from gpucost.planner.planner import plan_job
@@ -87,8 +88,34 @@ def test_memory_infeasibility_names_the_size():
 
 
 def test_region_filter_that_empties_is_named():
-    plan = plan_job(job(constraints={"regions": ["mars-1"]}), catalog(ROWS), now=NOW)
-    assert plan.reasons == ["no offers left after restricting to regions mars-1 (5 before)"]
+    plan = plan_job(job(constraints={"regions": ["us-west-2"], "gpus": ["T4"]}),
+                    catalog(ROWS), now=NOW)
+    assert plan.reasons == ["no offers left after restricting to GPUs T4 (1 before)"]
+
+
+@pytest.mark.parametrize(("constraints", "field", "closest"), [
+    ({"regions": ["mars-1"]}, "constraints.regions", "us-east-1"),
+    ({"regions": ["us-east-1", "us-west-2x"]}, "constraints.regions", "us-west-2"),
+    ({"providers": ["aws", "oracle-of-delphi"]}, "constraints.providers", None),
+    ({"providers": ["aws", "gpc"]}, "constraints.providers", "gcp"),
+])
+def test_unknown_constraint_names_are_input_errors_listing_the_closest_first(
+        constraints, field, closest):
+    with pytest.raises(InputError) as err:
+        plan_job(job(constraints=constraints), catalog(ROWS), now=NOW)
+    message = str(err.value)
+    assert message.startswith(f"job.yaml: {field}: expected ")
+    known = message.split("known: ")[1]
+    if closest:
+        assert known.startswith(closest)
+    assert "(closest first)" in message
+
+
+def test_constraint_names_match_case_insensitively():
+    plan = plan_job(job(constraints={"providers": ["AWS"], "regions": ["US-West-2"],
+                                     "gpus": ["v100-16gb"]}), catalog(ROWS), now=NOW)
+    assert plan.status == "optimal"
+    assert {(a.provider, a.region) for a in plan.allocations} == {("aws", "us-west-2")}
 
 
 def test_model_too_big_for_instance_limit():
@@ -147,8 +174,15 @@ def test_alternatives_cover_each_other_gpu():
     assert all(a.cost_usd >= plan.cost_usd - 1e-9 for a in feasible)
 
 
+def test_plan_to_json_is_text_and_to_dict_the_same_data():
+    plan = plan_job(job(), catalog(ROWS), now=NOW)
+    text = plan.to_json()
+    assert isinstance(text, str)
+    assert json.loads(text) == json.loads(json.dumps(plan.to_dict()))
+
+
 def test_json_plan_is_versioned_and_complete():
-    data = json.loads(json.dumps(plan_job(job(), catalog(ROWS), now=NOW).to_json()))
+    data = json.loads(json.dumps(plan_job(job(), catalog(ROWS), now=NOW).to_dict()))
     assert data["plan_version"] == 1
     for key in ("job", "requirements", "assumptions", "allocations", "totals", "baseline",
                 "alternatives", "snapshot", "solver"):
@@ -163,11 +197,12 @@ def test_json_plan_is_versioned_and_complete():
 
 def test_frontier_is_monotone_and_contains_the_job_deadline():
     points = frontier(job(), catalog(ROWS), points=8)
-    feasible = [p for p in points if p.feasible]
+    curve = [p for p in points if p.status == "optimal"]
     assert any(p.is_job_deadline for p in points)
-    assert all(a.deadline_hours < b.deadline_hours and a.cost_usd > b.cost_usd
-               for a, b in zip(feasible, feasible[1:], strict=False) if not b.is_job_deadline)
-    assert all(p.finish_hours <= p.deadline_hours * (1 + 1e-9) for p in feasible)
+    assert [p.deadline_hours for p in points] == sorted(p.deadline_hours for p in points)
+    assert all(a.cost_usd > b.cost_usd for a, b in zip(curve, curve[1:], strict=False))
+    assert all(p.finish_hours <= p.deadline_hours * (1 + 1e-9) for p in points if p.feasible)
+    assert all(p.instance_types for p in points if p.feasible)
 
 
 def test_pareto_drops_dominated_points():

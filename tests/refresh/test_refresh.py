@@ -132,3 +132,15 @@ def test_diff_of_identical_tables_is_empty():
     table = rows({("r1", "a.x"): 10.0}, "2026-11-25")
     diff = diff_snapshots(table, table)
     assert (diff.added, diff.removed, diff.price_changes) == ([], [], [])
+
+
+def test_unknown_gpu_is_warned_once_per_refresh(static, tmp_path):
+    from gpucost.catalog.schema import UnknownGpuWarning
+
+    fresh = rows({("r1", "a.x"): 11.0}, "2026-11-25").assign(gpu="K80")
+    static.TABLE["offers"] = fresh
+    with pytest.warns(UnknownGpuWarning) as record:
+        (outcome,), _ = run(tmp_path)
+    assert outcome.ok
+    unknown = [w for w in record if issubclass(w.category, UnknownGpuWarning)]
+    assert len(unknown) == 1 and "K80" in str(unknown[0].message)
