@@ -44,6 +44,21 @@ def _err(line: str) -> None:
     click.echo(redact_urls(line), err=True)
 
 
+def _refuse(blocking: list[str], overridable: list[str]) -> None:
+    """Say why a launch is refused: first what nothing overrides, then what ``--force``
+    would (marked as such when both kinds stop the launch)."""
+    for reason in blocking:
+        _err(f"gpucost: refused: {reason}")
+    mark = " (--force would override this one)" if blocking else ""
+    for reason in overridable:
+        _err(f"gpucost: refused: {reason}{mark}")
+    if blocking:
+        _err("gpucost: not launched (--force does not override "
+             + ("the others)" if overridable else "these)"))
+    else:
+        _err("gpucost: pass --force to launch anyway")
+
+
 job_options = [
     click.option("--setup", default=None, help="Shell command run once at boot before the "
                  "run command (overrides job.setup in the launch config)."),
@@ -114,17 +129,15 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     ends itself when the run exits (--on-exit) or at the hard limit."""
     plan = load_plan(plan_file)
     reasons = refusal_reasons(plan)
-    if reasons and not force:  # why the plan cannot run comes before any flag problem
-        for reason in reasons:
-            _err(f"gpucost: refused: {reason}")
-        _err("gpucost: pass --force to launch anyway")
-        return 1
-    config = load_config(config_path)
+    config = load_config(config_path)  # its max_instances is one of the blocking checks
     blocking = blocking_reasons(plan, config.max_instances)
-    if blocking:  # figures that do not add up: refused before any flag problem too
-        for reason in blocking:
-            _err(f"gpucost: refused: {reason}")
-        _err("gpucost: not launched (--force does not override these)")
+    if blocking or (reasons and not force):
+        # Why the plan cannot run comes before any flag problem: the flags are not read.
+        if not yes:  # the dry run still shows what the plan would create (recomputed)
+            click.echo("DRY RUN: nothing is created.")
+            for line in describe(plan):
+                click.echo(line)
+        _refuse(blocking, [] if force else reasons)
         return 1
     _apply_job_flags(config, setup, run_command, container, envs, on_exit, hard_limit_hours)
     providers = list(dict.fromkeys(a.provider for a in plan.allocations))
@@ -141,18 +154,16 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         for key in ("container", "setup", "run"):
             if job.get(key):
                 click.echo(f"Every instance {key}: {' '.join(str(job[key]).split())}")
-    if yes and not force and not reasons:
+    if yes and not force:  # here, not force means no refusal reasons
         # Only a real launch asks the clouds (a dry run needs no credentials).
         try:
             running = running_plans_of_job(plan, backends)
         except LaunchError as exc:
             raise LaunchError(f"cannot check whether job {plan.job_name!r} is already "
                               f"running ({exc}); --force skips this check") from None
-        reasons += duplicate_reasons(plan, running)
-        if reasons:
-            for reason in reasons:
-                _err(f"gpucost: refused: {reason}")
-            _err("gpucost: pass --force to launch anyway")
+        duplicates = duplicate_reasons(plan, running)
+        if duplicates:
+            _refuse([], duplicates)
             return 1
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")

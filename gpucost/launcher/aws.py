@@ -372,7 +372,10 @@ class AwsBackend(AwsInventory):
                     Filters=[{"Name": f"tag:{TAG_PLAN_ID}", "Values": [plan_id]}])
                 for page in pages:
                     for reservation in page["Reservations"]:
-                        found += [self._instance(i, region) for i in reservation["Instances"]]
+                        # the filter value may act as a wildcard: only an exact tag counts
+                        found += [self._instance(i, region) for i in reservation["Instances"]
+                                  if {t["Key"]: t["Value"] for t in i.get("Tags", [])}.get(
+                                      TAG_PLAN_ID) == plan_id]
         return found
 
     def terminate(self, instances: list[Instance], timeout: float) -> None:

@@ -1,7 +1,8 @@
 """The dry-run description: exactly what ``gpucost launch --yes`` would create.
 
 Pure text from the plan, the config and the backends' ``describe_*`` methods: no cloud
-call is made (no credentials are needed for a dry run).
+call is made (no credentials are needed for a dry run). Without backends (a refused plan,
+whose flags are never read) the images and provider extras are left out.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from gpucost.launcher.backends import Backend
 from gpucost.launcher.plan_file import LaunchPlan
 
 
-def describe(plan: LaunchPlan, backends: Mapping[str, Backend]) -> list[str]:
-    """Lines describing every allocation and the total."""
+def describe(plan: LaunchPlan, backends: Mapping[str, Backend] | None = None) -> list[str]:
+    """Lines describing every allocation and the total (images and extras only with
+    ``backends``)."""
     lines = [f"Plan {plan.plan_id} (job {plan.job_name}, mode {plan.mode}, status "
              f"{plan.status}, prices as of {plan.snapshot_oldest_as_of}): "
              f"{len(plan.allocations)} allocation(s)"]
     instances = 0
     for alloc in plan.allocations:
-        backend = backends[alloc.provider]
         where = alloc.region + (f" / {alloc.zone}" if alloc.zone else "")
         run = f" for run {alloc.run}" if alloc.run else ""
         lines.append(f"[{alloc.index}] {alloc.provider} {where}: {alloc.instances} x "
                      f"{alloc.instance_type} ({alloc.gpu_count} x {alloc.gpu} each), "
                      f"{alloc.pricing.replace('_', '-')}{run}")
-        lines.append(f"    image: {backend.describe_image(alloc)}")
-        lines.extend(f"    {extra}" for extra in backend.describe_extras(plan, alloc))
+        if backends is not None:
+            backend = backends[alloc.provider]
+            lines.append(f"    image: {backend.describe_image(alloc)}")
+            lines.extend(f"    {extra}" for extra in backend.describe_extras(plan, alloc))
         lines.append(f"    expected: {money(alloc.usd_per_hour)}/hour per instance, "
                      f"{money(alloc.usd_per_hour_total)}/hour in all, for {alloc.hours:,.1f} h"
                      f" = {money(alloc.cost_usd)}")

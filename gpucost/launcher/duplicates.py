@@ -36,12 +36,16 @@ def running_plans_of_job(plan: LaunchPlan, backends: Mapping[str, Backend]
 
 
 def duplicate_reasons(plan: LaunchPlan, running: Mapping[str, list[Instance]]) -> list[str]:
-    """One line per plan of the same job that is running, naming its instances."""
+    """One line per *other* plan of the same job that is running, naming its instances.
+
+    The plan's own instances are no duplicate: relaunching the same plan (same content,
+    same id) is idempotent and creates only what is missing."""
     reasons = []
     for plan_id, instances in sorted(running.items()):
+        if plan_id == plan.plan_id:
+            continue
         ids = ", ".join(i.id for i in instances[:10]) + (", ..." if len(instances) > 10 else "")
-        what = "this plan is" if plan_id == plan.plan_id else f"plan {plan_id} is"
-        reasons.append(f"job {plan.job_name!r} is already running: {what} up with "
+        reasons.append(f"job {plan.job_name!r} is already running: plan {plan_id} is up with "
                        f"{len(instances)} instance(s) ({ids}); `gpucost down "
                        f"{shlex.quote(plan_id)}` to stop it, or --force to launch another")
     return reasons

@@ -59,18 +59,34 @@ def test_export_multinode_run_from_config_and_infra(plan_file, run_cli, tmp_path
     assert task["envs"]["WANDB_PROJECT"] == "llm" and task["envs"]["MASTER_PORT"] == "29500"
 
 
+EVIL = "x\nnum_nodes: 99\n---\nname: injected"
+
+
 def test_export_values_cannot_inject_yaml(plan_file, run_cli):
-    evil = "x\nnum_nodes: 99\n---\nname: injected"
+    # Every field the plan file and flags still accept carries the hostile text.
     path = plan_file("plan_single_multinode.json", {
-        "job.name": evil, "plan_id": evil + "-9f8e7d6c", "allocations.0.run": evil})
-    code, out, err = run_cli("export", str(path), "--run", evil, "--setup", evil,
-                             "--env", f"NOTE={evil}")
+        "job.name": EVIL, "allocations.0.region": EVIL, "allocations.0.run": EVIL})
+    code, out, err = run_cli("export", str(path), "--run", EVIL, "--setup", EVIL,
+                             "--env", f"NOTE={EVIL}")
     assert code == 0, err
     [task] = yaml.safe_load_all(out)  # still one document
-    assert task["num_nodes"] == 2
-    assert task["name"] == evil + "-9f8e7d6c-0"
-    assert task["setup"] == evil and task["run"].endswith(evil + "\n")
-    assert task["envs"]["NOTE"] == evil and task["envs"]["GPUCOST_RUN"] == evil
+    assert task["num_nodes"] == 2 and task["name"] == "llm-pretrain-9f8e7d6c-0"
+    assert task["resources"]["region"] == EVIL
+    assert task["setup"] == EVIL and task["run"].endswith(EVIL + "\n")
+    assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == EVIL
+    code, out, err = run_cli("export", str(path), "--infra")
+    assert code == 0, err
+    [task] = yaml.safe_load_all(out)
+    assert task["resources"]["infra"] == f"aws/{EVIL}/us-east-1b"
+
+
+def test_export_refuses_a_hostile_plan_id(plan_file, run_cli):
+    # The plan id names every task: it must have the form `gpucost plan` gives ids.
+    path = plan_file("plan_single_multinode.json", {"plan_id": EVIL + "-9f8e7d6c"})
+    code, out, err = run_cli("export", str(path))
+    assert code == 2 and out == ""
+    assert f"{path}: plan_id: the form <job name>-<8 hex digits>" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_export_gcp_to_stdout_splits_attached_gpus(plan_file, run_cli):

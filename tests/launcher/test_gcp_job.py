@@ -20,6 +20,7 @@ from tests.launcher.test_gcp import (
     bodies,
     expect_get,
     expect_insert,
+    expect_job_not_running,
     expect_wait,
     gcp,  # noqa: F401 - the fixture
 )
@@ -50,6 +51,7 @@ def metadata(body: dict) -> dict[str, str]:
 
 
 def test_cluster_insert_bodies(gcp, plan_file, run_cli):  # noqa: F811
+    expect_job_not_running(gcp)  # `launch --yes` first looks for the job's running VMs
     expect_cluster_launch(gcp)
     code, out, err = run_cli("launch", str(plan_file("plan_single_multinode.json", A3)),
                              "--yes", "--project", PROJECT, "--run", RUN)
@@ -95,6 +97,7 @@ def test_a3_gets_gpu_nics_from_config(gcp, plan_file):  # noqa: F811
 
 
 def test_on_exit_stop_and_hard_limit_flag(gcp, plan_file, run_cli):  # noqa: F811
+    expect_job_not_running(gcp)
     expect_cluster_launch(gcp)
     code, _, err = run_cli("launch", str(plan_file("plan_single_multinode.json", A3)),
                            "--yes", "--project", PROJECT, "--run", RUN, "--on-exit", "stop",

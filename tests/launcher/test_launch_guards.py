@@ -17,6 +17,7 @@ from gpucost.launcher import LaunchConfig, launch_plan, load_plan, make_backends
 from gpucost.launcher.aws import AwsBackend
 from gpucost.launcher.backends import LaunchError
 from gpucost.launcher.state import read_state
+from tests.launcher.test_aws import PlacementGroups
 
 IMAGE = "ami-0123456789abcdef0"
 REGION = "us-east-1"
@@ -26,8 +27,11 @@ LIVE = ("pending", "running", "stopping", "stopped")
 
 @pytest.fixture
 def aws(aws_env, monkeypatch):
+    """moto, with placement groups answered at the botocore boundary (``session.pgs``):
+    moto does not implement them, and ``down`` cleans them up."""
     with mock_aws():
         session = boto3.Session(region_name=REGION)
+        session.pgs = PlacementGroups(session)
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
         yield session
 
@@ -72,14 +76,27 @@ def test_tag_match_is_exact_not_an_ec2_wildcard(aws):
     assert backend.find("*", [REGION]) == []
     assert backend.find("bert-ft-1a2b3c4?", [REGION]) == []
     assert [i.instance_type for i in backend.find(PLAN_ID, [REGION])] == ["t3.micro"]
+    # status's listing (terminated instances too) matches exactly as well
+    assert backend.inspect("*", [REGION]) == []
+    assert backend.inspect("bert-ft-1a2b3c4?", [REGION]) == []
+    assert [i.instance_type for i in backend.inspect(PLAN_ID, [REGION])] == ["t3.micro"]
 
 
 def test_down_acts_on_one_plan_only(aws, run_cli):
     run_tagged(PLAN_ID, "bert-ft", 2)
     other = run_tagged("bert-ft-99999999", "bert-ft")
+    ec2 = boto3.client("ec2", region_name=REGION)
+    for plan_id in (PLAN_ID, "bert-ft-99999999"):
+        ec2.create_placement_group(GroupName=f"gpucost-{plan_id}", Strategy="cluster",
+                                   TagSpecifications=[{"ResourceType": "placement-group",
+                                                       "Tags": [{"Key": "gpucost:plan-id",
+                                                                 "Value": plan_id}]}])
     code, out, _ = run_cli("down", PLAN_ID, "--provider", "aws", "--region", REGION)
     assert code == 0 and "Terminated 2 instance(s)" in out
     assert [i["InstanceId"] for i in instances()] == other
+    # the clean-up after the instances spares the other plan's placement group too
+    assert f"deleted placement group gpucost-{PLAN_ID} ({REGION})" in out
+    assert list(aws.pgs.groups) == ["gpucost-bert-ft-99999999"]
 
 
 def test_plan_file_with_wildcard_plan_id_is_refused(aws, plan_file, run_cli):
@@ -117,6 +134,15 @@ def test_consistently_edited_plan_is_capped_and_over_budget(aws, plan_file, run_
     code, _, err = run_cli("launch", str(path), "--yes", "--image", IMAGE)
     assert code == 1 and "plan would create 101 instances" in err
     assert "but the plan says" not in err
+    # both kinds are said, what nothing overrides first; --force does not help
+    refused = [x for x in err.splitlines() if x.startswith("gpucost: refused: ")]
+    assert len(refused) == 2 and "plan would create 101 instances" in refused[0]
+    assert refused[1].endswith("over the job budget of $500.00 (--force would override "
+                               "this one)")
+    assert "gpucost: not launched (--force does not override the others)" in err
+    code, _, err = run_cli("launch", str(path), "--yes", "--force", "--image", IMAGE)
+    assert code == 1 and "plan would create 101 instances" in err
+    assert "over the job budget" not in err
     config = path.parent / "launch.yaml"
     config.write_text("max_instances: 128\n")
     code, _, err = run_cli("launch", str(path), "--yes", "--image", IMAGE, "--config",
@@ -165,11 +191,13 @@ def test_launch_refuses_while_another_plan_of_the_job_runs(aws, plan_file, run_c
     assert len(instances()) == 6
 
 
-def test_relaunching_a_running_plan_is_refused(aws, plan_file, run_cli):
+def test_relaunching_the_same_plan_is_idempotent_not_a_duplicate(aws, plan_file, run_cli):
+    # The same plan (same content, same id) again creates nothing; only *another* plan
+    # of the same job is a duplicate (test_launch_refuses_while_another_plan_of_the_job_runs).
     path = plan_file("plan_aws.json")
     assert run_cli("launch", str(path), "--yes", "--image", IMAGE)[0] == 0
-    code, _, err = run_cli("launch", str(path), "--yes", "--image", IMAGE)
-    assert code == 1 and "this plan is up with 3 instance(s)" in err
+    code, out, _ = run_cli("launch", str(path), "--yes", "--image", IMAGE)
+    assert code == 0 and "Nothing new was created" in out
     assert len(instances()) == 3
 
 
@@ -214,15 +242,21 @@ def test_signal_with_allow_partial_keeps_and_records(aws, plan_file, run_cli):
 
 
 def test_record_is_written_before_anything_is_created(aws, plan_file):
+    # One RunInstances per instance (rank 0 first): the record as each call saw it.
     seen = []
-    aws.events.register("before-call.ec2.RunInstances",
-                        lambda **_: seen.append(read_state(PLAN_ID)))
+    aws.events.register("before-call.ec2.RunInstances", lambda params, **_: seen.append(
+        (params["body"]["InstanceType"], read_state(PLAN_ID))))
     plan = load_plan(plan_file("plan_aws.json"))
     launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
                 echo=lambda _: None)
-    assert seen[0]["status"] == "launching" and seen[0]["instances"] == []
-    assert seen[0]["providers"] == {"aws": {"regions": [REGION]}}
-    assert len(seen[1]["instances"]) == 2  # allocation 0 recorded before allocation 1
+    assert [kind for kind, _ in seen] == ["g5.xlarge", "g5.xlarge", "p3.2xlarge"]
+    first = seen[0][1]
+    assert first["status"] == "launching" and first["instances"] == []
+    assert first["providers"] == {"aws": {"regions": [REGION]}}
+    # allocation 0 (both its instances) is recorded before allocation 1 is asked for
+    before_alloc_1 = seen[2][1]
+    assert before_alloc_1["status"] == "launching"
+    assert sorted(i["instance_type"] for i in before_alloc_1["instances"]) == ["g5.xlarge"] * 2
     assert read_state(PLAN_ID)["status"] == "launched"
 
 
