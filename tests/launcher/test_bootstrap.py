@@ -34,7 +34,7 @@ def test_scripts_are_valid_bash(plan_file):
 
 
 def test_files_and_variables_survive_quoting(plan_file, tmp_path):
-    plan = load_plan(plan_file("plan_single_multinode.json", {"job.name": "a'b\nc"}))
+    plan = load_plan(plan_file("plan_single_multinode.json", {"job.name": "a'b $(c) \"d\""}))
     alloc = plan.allocations[0]
     job = JobSettings(setup="true", run=NASTY, envs={"NOTE": NASTY})
     script = boot_script(plan, alloc, 1, "10.0.0.5", job)

@@ -62,22 +62,37 @@ def test_export_multinode_run_from_config_and_infra(plan_file, run_cli, tmp_path
 EVIL = "x\nnum_nodes: 99\n---\nname: injected"
 
 
+# Printable but YAML-hostile: what plan files still accept in names and regions (they
+# refuse EVIL's newlines there at load: test_plan_text_fields_with_newlines_are_refused).
+PRINTABLE_EVIL = "x: 1 # num_nodes: 99 --- &a *a !!python/object 'q\" {y}"
+
+
+def test_plan_text_fields_with_newlines_are_refused(plan_file, run_cli):
+    for field in ("job.name", "allocations.0.region"):
+        path = plan_file("plan_single_multinode.json", {field: EVIL})
+        code, out, err = run_cli("export", str(path))
+        assert code == 2 and out == "" and "printable" in err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_export_values_cannot_inject_yaml(plan_file, run_cli):
-    # Every field the plan file and flags still accept carries the hostile text.
+    # Every field the plan file still accepts carries YAML-hostile text, and the flags
+    # (which may be multi-line shell) carry the newline-laden one.
     path = plan_file("plan_single_multinode.json", {
-        "job.name": EVIL, "allocations.0.region": EVIL, "allocations.0.run": EVIL})
+        "job.name": PRINTABLE_EVIL, "allocations.0.region": PRINTABLE_EVIL,
+        "allocations.0.run": EVIL})
     code, out, err = run_cli("export", str(path), "--run", EVIL, "--setup", EVIL,
                              "--env", f"NOTE={EVIL}")
     assert code == 0, err
     [task] = yaml.safe_load_all(out)  # still one document
     assert task["num_nodes"] == 2 and task["name"] == "llm-pretrain-9f8e7d6c-0"
-    assert task["resources"]["region"] == EVIL
+    assert task["resources"]["region"] == PRINTABLE_EVIL
     assert task["setup"] == EVIL and task["run"].endswith(EVIL + "\n")
     assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == EVIL
     code, out, err = run_cli("export", str(path), "--infra")
     assert code == 0, err
     [task] = yaml.safe_load_all(out)
-    assert task["resources"]["infra"] == f"aws/{EVIL}/us-east-1b"
+    assert task["resources"]["infra"] == f"aws/{PRINTABLE_EVIL}/us-east-1b"
 
 
 def test_export_refuses_a_hostile_plan_id(plan_file, run_cli):
@@ -85,7 +100,7 @@ def test_export_refuses_a_hostile_plan_id(plan_file, run_cli):
     path = plan_file("plan_single_multinode.json", {"plan_id": EVIL + "-9f8e7d6c"})
     code, out, err = run_cli("export", str(path))
     assert code == 2 and out == ""
-    assert f"{path}: plan_id: the form <job name>-<8 hex digits>" in err
+    assert f"{path}: plan_id: " in err  # refused: not printable text, and not an id
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 

@@ -162,8 +162,12 @@ def test_consistently_edited_plan_is_capped_and_over_budget(aws, plan_file, run_
 def test_non_finite_and_absurd_numbers_exit_2(plan_file, run_cli, changes, field):
     path = plan_file("plan_aws.json", changes)
     code, _, err = run_cli("launch", str(path), "--yes")
-    assert code == 2
-    assert err.startswith(f"gpucost: error: {path}: {field}: a ") and len(err) < 250
+    assert code == 2 and len(err) < 250 and err.count("\n") == 1
+    # NaN and Infinity are not JSON numbers: the file is refused as JSON before any field.
+    non_finite = any(v != v or v in (float("inf"), float("-inf"))
+                     for v in changes.values() if isinstance(v, float))
+    expected = "file: valid JSON" if non_finite else f"{field}: a "
+    assert err.startswith(f"gpucost: error: {path}: {expected}")
 
 
 def test_bad_max_instances_in_config(plan_file, run_cli, tmp_path):
