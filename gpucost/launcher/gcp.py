@@ -347,33 +347,17 @@ class GcpBackend(GcpInventory):
     def inspect(self, plan_id: str, regions: list[str]) -> list[Instance]:
         """The plan's VMs with what ``status`` shows: times, prices (metadata) and the run's
         exit status (guest attribute ``gpucost/exit-status``)."""
-        from google.cloud import compute_v1
-
-        value = label_value(plan_id)
-        request = compute_v1.AggregatedListInstancesRequest(
-            project=self.project, filter=f'labels.{LABEL_PLAN_ID} = "{value}"')
-        with gcp_errors(f"gcp project {self.project}"):
-            listing = list(self._client("instances").aggregated_list(request=request))
         found = []
-        for scope, scoped in listing:
-            zone = scope.rsplit("/", 1)[-1]
-            for vm in scoped.instances:
-                if vm.labels.get(LABEL_PLAN_ID) != value:
-                    continue
-                meta = {item.key: item.value for item in vm.metadata.items}
-                extra = {"rank": meta.get(META_RANK, ""),
-                         "usd_per_hour": meta.get(META_USD_PER_HOUR, ""),
-                         "plan_cost_usd": meta.get(META_PLAN_COST, ""),
-                         "budget_usd": meta.get(META_BUDGET, ""),
-                         "launched_at": vm.last_start_timestamp or vm.creation_timestamp,
-                         "ended_at": vm.last_stop_timestamp if vm.status in STOPPED else "",
-                         "exit_status": self._exit_status(zone, vm.name)}
-                found.append(Instance(
-                    self.name, zone.rsplit("-", 1)[0], zone, vm.name,
-                    vm.machine_type.rsplit("/", 1)[-1], vm.status,
-                    vm.labels.get(LABEL_ALLOCATION, ""),
-                    "spot" if vm.scheduling.provisioning_model == "SPOT" else "on_demand",
-                    {k: v for k, v in extra.items() if v}))
+        for zone, vm in self._labelled_vms(LABEL_PLAN_ID, label_value(plan_id)):
+            meta = {item.key: item.value for item in vm.metadata.items}
+            extra = {"rank": meta.get(META_RANK, ""),
+                     "usd_per_hour": meta.get(META_USD_PER_HOUR, ""),
+                     "plan_cost_usd": meta.get(META_PLAN_COST, ""),
+                     "budget_usd": meta.get(META_BUDGET, ""),
+                     "launched_at": vm.last_start_timestamp or vm.creation_timestamp,
+                     "ended_at": vm.last_stop_timestamp if vm.status in STOPPED else "",
+                     "exit_status": self._exit_status(zone, vm.name)}
+            found.append(self._instance(zone, vm, {k: v for k, v in extra.items() if v}))
         return found
 
     def _exit_status(self, zone: str, name: str) -> str:

@@ -50,26 +50,29 @@ class GcpInventory:
     def wait(self, zone: str, operation: str, timeout: float) -> Any:
         raise NotImplementedError
 
-    def _labelled(self, key: str, value: str) -> list[tuple[dict[str, str], Instance]]:
-        """VMs (in every zone) whose label ``key`` is exactly ``value``, with their labels."""
+    def _labelled_vms(self, key: str, value: str) -> list[tuple[str, Any]]:
+        """(zone, VM) of every VM (in every zone) whose label ``key`` is exactly ``value``."""
         from google.cloud import compute_v1
 
         request = compute_v1.AggregatedListInstancesRequest(
             project=self.project, filter=f'labels.{key} = "{value}"')
-        found: list[tuple[dict[str, str], Instance]] = []
         with gcp_errors(f"gcp project {self.project}"):
             listing = list(self._client("instances").aggregated_list(request=request))
-        for scope, scoped in listing:
-            for vm in scoped.instances:
-                if vm.labels.get(key) != value:  # the filter narrows; equality is checked
-                    continue
-                zone = scope.rsplit("/", 1)[-1]
-                spot = vm.scheduling.provisioning_model == "SPOT"
-                found.append((dict(vm.labels), Instance(
-                    self.name, zone.rsplit("-", 1)[0], zone, vm.name,
-                    vm.machine_type.rsplit("/", 1)[-1], vm.status,
-                    vm.labels.get(LABEL_ALLOCATION, ""), "spot" if spot else "on_demand")))
-        return found
+        return [(scope.rsplit("/", 1)[-1], vm) for scope, scoped in listing
+                for vm in scoped.instances
+                if vm.labels.get(key) == value]  # the filter narrows; equality is checked
+
+    def _instance(self, zone: str, vm: Any, extra: dict[str, str] | None = None) -> Instance:
+        spot = vm.scheduling.provisioning_model == "SPOT"
+        return Instance(self.name, zone.rsplit("-", 1)[0], zone, vm.name,
+                        vm.machine_type.rsplit("/", 1)[-1], vm.status,
+                        vm.labels.get(LABEL_ALLOCATION, ""), "spot" if spot else "on_demand",
+                        extra or {})
+
+    def _labelled(self, key: str, value: str) -> list[tuple[dict[str, str], Instance]]:
+        """VMs (in every zone) whose label ``key`` is exactly ``value``, with their labels."""
+        return [(dict(vm.labels), self._instance(zone, vm))
+                for zone, vm in self._labelled_vms(key, value)]
 
     def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
         """All the plan's VMs in every zone (``regions`` is not needed and ignored)."""

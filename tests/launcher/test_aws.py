@@ -61,6 +61,18 @@ class PlacementGroups:
         return _answer(200, {})
 
 
+def launch_capturing(session, plan) -> tuple[list[dict], object]:
+    """Launch ``plan`` with the test image and return (the RunInstances parameters sent,
+    in order, the launch result): what the instances were asked to be."""
+    sent: list[dict] = []
+    session.events.register("provide-client-params.ec2.RunInstances",
+                            lambda params, **_: sent.append(dict(params)))
+    result = launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
+                         echo=lambda _: None)
+    return sent, result
+
+
+
 @pytest.fixture
 def aws(aws_env, monkeypatch):
     """moto for all of AWS, and a fresh default boto3 session whose events tests can hook
@@ -116,12 +128,7 @@ def test_launch_creates_tagged_instances(aws, plan_file, run_cli):
 
 
 def test_spot_market_options_sent(aws, plan_file):
-    sent = []
-    aws.events.register("provide-client-params.ec2.RunInstances",
-                        lambda params, **_: sent.append(dict(params)))
-    plan = load_plan(plan_file("plan_aws.json"))
-    backends = make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}}))
-    launch_plan(plan, backends, echo=lambda _: None)
+    sent, result = launch_capturing(aws, load_plan(plan_file("plan_aws.json")))
     assert len(sent) == 3  # one call per instance: 2 x g5.xlarge, then the spot p3
     assert "InstanceMarketOptions" not in sent[0] and "InstanceMarketOptions" not in sent[1]
     assert sent[2]["InstanceMarketOptions"] == {"MarketType": "spot", "SpotOptions": {
@@ -206,12 +213,7 @@ def test_placement_group_for_multinode_single_mode(aws, plan_file):
 
 
 def test_no_placement_group_for_divisible(aws, plan_file):
-    sent = []
-    aws.events.register("provide-client-params.ec2.RunInstances",
-                        lambda params, **_: sent.append(dict(params)))
-    plan = load_plan(plan_file("plan_aws.json"))
-    launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
-                echo=lambda _: None)
+    sent, result = launch_capturing(aws, load_plan(plan_file("plan_aws.json")))
     assert all("GroupName" not in p.get("Placement", {}) for p in sent)
     assert all("NetworkInterfaces" not in p for p in sent) and aws.pgs.created == []
 

@@ -16,7 +16,14 @@ from moto.server import ThreadedMotoServer
 
 from gpucost.launcher import LaunchConfig, launch_plan, load_plan, make_backends
 from gpucost.launcher.status import status_report
-from tests.launcher.test_aws import IMAGE, REGION, PlacementGroups, instances, tags
+from tests.launcher.test_aws import (
+    IMAGE,
+    REGION,
+    PlacementGroups,
+    instances,
+    launch_capturing,
+    tags,
+)
 
 RUN = "torchrun --nnodes $NNODES --node-rank $NODE_RANK train.py --lr 3e-4"
 SETUP = "pip install -r requirements.txt"
@@ -78,12 +85,7 @@ def test_cluster_user_data_ranks_and_self_termination(aws, plan_file, run_cli):
 
 
 def test_rank_0_is_launched_first_and_known_to_the_others(aws, plan_file):
-    sent = []
-    aws.events.register("provide-client-params.ec2.RunInstances",
-                        lambda params, **_: sent.append(dict(params)))
-    plan = load_plan(plan_file("plan_single_multinode.json"))
-    launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
-                echo=lambda _: None)
+    sent, result = launch_capturing(aws, load_plan(plan_file("plan_single_multinode.json")))
     first, second = (base64.b64decode(p["UserData"]).decode()
                      if isinstance(p["UserData"], bytes) else p["UserData"] for p in sent)
     assert "export NODE_RANK=0" in first and "export NODE_RANK=1" in second
@@ -92,12 +94,7 @@ def test_rank_0_is_launched_first_and_known_to_the_others(aws, plan_file):
 
 
 def test_efa_interfaces_in_one_placement_group(aws, plan_file):
-    sent = []
-    aws.events.register("provide-client-params.ec2.RunInstances",
-                        lambda params, **_: sent.append(dict(params)))
-    plan = load_plan(plan_file("plan_single_multinode.json"))
-    launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
-                echo=lambda _: None)
+    sent, result = launch_capturing(aws, load_plan(plan_file("plan_single_multinode.json")))
     ec2 = boto3.client("ec2", region_name=REGION)
     [group] = ec2.describe_security_groups(Filters=[
         {"Name": "group-name", "Values": ["gpucost-llm-pretrain-9f8e7d6c"]}])["SecurityGroups"]
