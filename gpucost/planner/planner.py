@@ -225,6 +225,11 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
         "utilization_sources": sorted({r.source.split(",")[0] + ", " + r.name
                                        for r in (*throughput_runs(), *published_runs())}),
         "goodput": describe(job.assumptions),
+        "precision": (f"Precision: fp8 runs linear layers at {calib.fp8_gemm_speedup:g}x "
+                      "their bf16 speed "
+                      "(end-to-end fp8 GEMMs, not the 2x datasheet ratio), attention and "
+                      f"communication in bf16, casts adding {calib.fp8_cast_traffic:.0%} to "
+                      "memory traffic." if run.precision == "fp8" else None),
         "spot": describe_spot(job.assumptions) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
         "flops_formula": "6 x parameters x tokens unless flops is given",

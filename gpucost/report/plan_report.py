@@ -192,6 +192,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   + "; calibrated on published training throughput (see --output json: "
                   "assumptions.utilization_sources)."]
     lines.append(plan.assumptions["goodput"])
+    if plan.assumptions.get("precision"):
+        lines.append(plan.assumptions["precision"])
     if _spot_in_play(plan) and plan.assumptions.get("spot"):
         lines.append(plan.assumptions["spot"])
     lines.append(_prices_line(plan.snapshot))

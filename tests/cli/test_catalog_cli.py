@@ -232,3 +232,18 @@ def test_bad_option_value_is_usage_error(run_cli, small_snapshot):
     assert result.code == 2
     assert "Traceback" not in result.err
     assert "cheapest" in result.err
+
+
+def test_prices_network_columns_only_with_the_option(run_cli, small_snapshot):
+    plain = run_cli("prices", "--snapshot", small_snapshot, "--gpu", "H100")
+    assert plain.code == 0, plain.err
+    assert "gpu_link" not in plain.out.splitlines()[0]
+    wired = run_cli("prices", "--snapshot", small_snapshot, "--gpu", "H100", "--network")
+    assert wired.code == 0, wired.err
+    header = wired.out.splitlines()[0].split()
+    assert header[-3:] == ["gpu_link", "network_gbps", "rdma"]
+    # a3-highgpu-8g: 8 H100 over NVSwitch, 1,000 Gbps GPUDirect-TCPX (interconnect.csv)
+    row = next(line.split() for line in wired.out.splitlines() if "a3-highgpu-8g" in line)
+    assert row[-3:] == ["nvswitch", "1000", "True"]
+    records = _json(run_cli("prices", "--snapshot", small_snapshot, "-o", "json"))
+    assert {"gpu_link", "network_gbps", "rdma"} <= set(records[0])

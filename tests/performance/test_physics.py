@@ -110,3 +110,22 @@ def test_calibration_file_is_the_fit_on_every_run():
         "data", "calibration.json").read_text())["stacks"]
     for stack, (gemm, elem) in judge_throughput().fitted.items():
         assert stored[stack] == {"gemm_efficiency": gemm, "elementwise_bytes": elem}
+
+
+def test_plan_too_big_for_any_layout_says_why_and_fp8_assumption_is_printed():
+    from gpucost.report.plan_report import render_plan
+
+    rows = [offer("p5.48xlarge", "H100", 8, 55.04, network_gbps=3200, rdma=True)]
+    huge = parse_job({"name": "huge", "model": {"parameters": 5e12, "tokens": 1e9},
+                      "deadline": "300d", "constraints": {"max_instances": 4}}, "j", NOW)
+    plan = plan_job(huge, catalog(rows), explain=False, now=NOW)
+    assert plan.status == "infeasible"
+    assert "hold" in plan.reasons[0] and "GiB" in plan.reasons[0]
+    fp8 = parse_job({"name": "f", "model": {"parameters": 8e9, "tokens": 1e10},
+                     "precision": "fp8", "deadline": "30d"}, "j", NOW)
+    text = render_plan(plan_job(fp8, catalog(rows), now=NOW))
+    assert "Precision: fp8 runs linear layers at 1.5x their bf16 speed" in text
+    layout = plan_job(fp8, catalog(rows), now=NOW).to_dict()["allocations"][0]["layout"]
+    assert set(layout) >= {"data_parallel", "tensor_parallel", "pipeline_parallel",
+                           "zero_stage", "micro_batch", "activation_checkpointing",
+                           "memory_gib_per_gpu", "mfu", "comm_fraction"}
