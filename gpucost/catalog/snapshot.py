@@ -18,7 +18,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +47,8 @@ class SnapshotFile:
     path: Path
     provider: str
     date: dt.date
+    # Where a file read from a remote location came from (see remote.py); "" if local.
+    origin: str = ""
 
 
 @dataclass
@@ -155,7 +157,13 @@ def load_catalog(snapshot: Path | str | None = None, *,
     Warns with :class:`StaleSnapshotWarning` for each file whose newest price is more
     than STALE_AFTER_DAYS old.
     """
+    from gpucost.catalog.remote import origin_of, resolve_location
+
+    snapshot, remote_copy = resolve_location(snapshot)  # $GPUCOST_SNAPSHOTS, s3://, gs://...
     files = find_snapshot_files(snapshot)
+    if remote_copy is not None:
+        files = [replace(f, origin=origin_of(remote_copy, f.provider, f.path.name))
+                 for f in files]
     today = today or dt.date.today()
     frames, quotas = [], []
     for f in files:

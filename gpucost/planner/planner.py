@@ -127,7 +127,8 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str]) -> dict:
 def _snapshot_info(catalog: Catalog) -> dict:
     offers = catalog.offers
     return {
-        "files": [{"provider": f.provider, "path": str(f.path), "date": f.date.isoformat()}
+        "files": [{"provider": f.provider, "path": str(f.path), "date": f.date.isoformat(),
+                   **({"origin": f.origin} if f.origin else {})}
                   for f in catalog.files],
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),

@@ -70,6 +70,9 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     snap = plan.snapshot
     files = ", ".join(f"{f['provider']} {f['date']}" for f in snap["files"])
     lines.append(f"Prices: {files} (oldest price as of {snap['oldest_as_of']}).")
+    origins = [f"{f['provider']} {f['origin']}" for f in snap["files"] if f.get("origin")]
+    if origins:
+        lines.append("Snapshot: " + "; ".join(origins) + ".")
     for note in plan.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
