@@ -89,6 +89,11 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
     """Fetch one provider and write its dated snapshot; never raises for cloud failures."""
     outcome = ProviderOutcome(name)
     previous_file, previous = _previous(name, out_dir)
+    if regions and previous_file is not None and \
+            not previous_file.path.resolve().is_relative_to(Path(out_dir).resolve()):
+        # Another folder's snapshot (shipped or user) may stand in for a requested region
+        # that fails, but its other regions do not belong in this folder.
+        previous = previous[previous["region"].isin(regions)]
     progress = Progress(name, len(regions) if regions else None, echo, tty)
     try:
         provider = get_provider(name, **(provider_options or {}))

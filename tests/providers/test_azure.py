@@ -278,3 +278,59 @@ def test_linux_prices_keeps_the_lower_of_two_meters():
     items = [item("eastus", T4, 0.60), item("eastus", T4, 0.526)]
     (price,) = linux_prices(items, [T4], ["eastus"])
     assert math.isclose(price.usd_per_hour, 0.526)
+
+
+def _azure_login_and_skus(skus_status: int = 200) -> None:
+    """Microsoft Entra token endpoint and ARM resource SKUs answered at the wire."""
+    import re
+
+    login = r"https://login\.microsoftonline\.com/tenant"
+    responses.add(responses.GET, re.compile(login + r"/v2\.0/\.well-known/openid-configuration"),
+                  json={"token_endpoint": "https://login.microsoftonline.com/tenant/oauth2/v2.0/token",
+                        "authorization_endpoint":
+                            "https://login.microsoftonline.com/tenant/oauth2/v2.0/authorize",
+                        "issuer": "https://login.microsoftonline.com/tenant/v2.0"})
+    responses.add(responses.POST, re.compile(login + r"/oauth2/v2\.0/token"),
+                  json={"token_type": "Bearer", "expires_in": 3600, "access_token": "tok"})
+    skus = {"value": [
+        {"resourceType": "virtualMachines", "name": H100, "locations": ["eastus"],
+         "capabilities": [{"name": "vCPUs", "value": "96"}, {"name": "MemoryGB", "value": "1900"},
+                          {"name": "GPUs", "value": "8"}, {"name": "RdmaEnabled", "value": "True"}]},
+        {"resourceType": "virtualMachines", "name": T4, "locations": ["eastus"],
+         "capabilities": [{"name": "vCPUs", "value": "4"}, {"name": "MemoryGB", "value": "28"},
+                          {"name": "GPUs", "value": "1"}]},
+        {"resourceType": "virtualMachines", "name": CPU, "locations": ["eastus"],
+         "capabilities": [{"name": "vCPUs", "value": "4"}, {"name": "MemoryGB", "value": "16"}]}]}
+    responses.add(responses.GET, re.compile(
+        r"https://management\.azure\.com/subscriptions/sub-1/providers/Microsoft\.Compute/skus.*"),
+        status=skus_status, json=skus if skus_status == 200 else {"error": {"code": "Denied"}})
+
+
+def _credential():
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential("tenant", "client", "secret", disable_instance_discovery=True)
+
+
+@responses.activate
+def test_hardware_from_resource_skus_with_credentials():
+    _azure_login_and_skus()
+    base, callback = _responses_callback(market())
+    responses.add_callback(responses.GET, base, callback=callback)
+    result = AzureProvider(subscription_id="sub-1", credential=_credential()).fetch(["eastus"])
+    offers = result.offers
+    # Only the GPU sizes the subscription's SKU list has are offered, with its figures.
+    assert set(offers["instance_type"]) == {H100, T4}
+    assert set(offers["source"]) == {"azure retail prices api (resource SKUs)"}
+    h100 = offers[offers["instance_type"] == H100].iloc[0]
+    assert bool(h100["rdma"]) and h100["vcpus"] == 96
+
+
+@responses.activate
+def test_denied_resource_skus_fall_back_to_the_sizes_table(caplog):
+    _azure_login_and_skus(skus_status=403)
+    base, callback = _responses_callback(market())
+    responses.add_callback(responses.GET, base, callback=callback)
+    result = AzureProvider(subscription_id="sub-1", credential=_credential()).fetch(["eastus"])
+    assert set(result.offers["source"]) == {"azure retail prices api (sizes table)"}
+    assert "resource SKUs unavailable" in caplog.text
