@@ -294,8 +294,9 @@ def _azure_login_and_skus(skus_status: int = 200) -> None:
                   json={"token_type": "Bearer", "expires_in": 3600, "access_token": "tok"})
     skus = {"value": [
         {"resourceType": "virtualMachines", "name": H100, "locations": ["eastus"],
-         "capabilities": [{"name": "vCPUs", "value": "96"}, {"name": "MemoryGB", "value": "1900"},
-                          {"name": "GPUs", "value": "8"}, {"name": "RdmaEnabled", "value": "True"}]},
+         "capabilities": [{"name": "vCPUs", "value": "96"},
+                          {"name": "MemoryGB", "value": "1900"}, {"name": "GPUs", "value": "8"},
+                          {"name": "RdmaEnabled", "value": "True"}]},
         {"resourceType": "virtualMachines", "name": T4, "locations": ["eastus"],
          "capabilities": [{"name": "vCPUs", "value": "4"}, {"name": "MemoryGB", "value": "28"},
                           {"name": "GPUs", "value": "1"}]},
