@@ -177,11 +177,11 @@ class _Files:
 
 def test_https_style_one_file_url_then_offline(capsys, tmp_path):
     shipped = Path(__file__).resolve().parents[2] / "pricing_snapshots" / "aws"
-    body = sorted(shipped.glob("*.csv"))[-1].read_bytes()
-    files = _Files({"/s/aws/2025-08-01.csv": (200, "text/csv", body),
+    newest = sorted(shipped.glob("*.csv"))[-1]
+    files = _Files({f"/s/aws/{newest.name}": (200, "text/csv", newest.read_bytes()),
                     "/login": (200, "text/html", b"<!DOCTYPE html><html>sign in</html>")})
     try:
-        url = f"{files.base}/s/aws/2025-08-01.csv"
+        url = f"{files.base}/s/aws/{newest.name}"
         catalog = load_catalog(url)
         assert set(catalog.offers["provider"]) == {"aws"}
         assert catalog.files[0].origin.startswith(url + ", fetched ")
