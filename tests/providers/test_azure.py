@@ -71,6 +71,7 @@ def no_azure_account(monkeypatch):
 def test_pricing_of_classifies_retail_items():
     assert pricing_of(item("eastus", H100, 1.0)) == "on_demand"
     assert pricing_of(item("eastus", H100, 1.0, sku_suffix=" Spot")) == "spot"
+    assert pricing_of(item("eastus", H100, 1.0, type_="Spot")) == "spot"
     for dropped in (item("eastus", H100, 1.0, sku_suffix=" Low Priority"),
                     item("eastus", H100, 1.0, product_suffix=" Windows"),
                     item("eastus", H100, 1.0, type_="DevTestConsumption"),

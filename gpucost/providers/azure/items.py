@@ -4,8 +4,9 @@ One item is one meter: ``{"armSkuName": "Standard_ND96isr_H100_v5", "armRegionNa
 "eastus", "retailPrice": 98.32, "unitOfMeasure": "1 Hour", "type": "Consumption",
 "skuName": "ND96isr H100 v5 Spot", "productName": "Virtual Machines NDSH100v5 Series",
 ...}``. Kept: Virtual Machines ``Consumption`` meters in USD billed per ``1 Hour``, not
-Windows, not Low Priority. ``Spot`` in the SKU or meter name makes a spot price; the rest
-is on-demand. Dropped: ``Reservation`` and ``DevTestConsumption`` meters, savings plans,
+Windows, not Low Priority. ``Spot`` in the SKU or meter name (or a meter of type ``Spot``,
+which some API versions use) makes a spot price; the rest is on-demand. Dropped:
+``Reservation`` and ``DevTestConsumption`` meters, savings plans,
 Windows products, Low Priority (the retired batch tier), other units, sizes we do not know
 as GPU sizes, and regions not asked for.
 """
@@ -41,14 +42,15 @@ def _text(item: Mapping[str, Any], key: str) -> str:
 def pricing_of(item: Mapping[str, Any]) -> str | None:
     """``on_demand``, ``spot``, or None for an item that is not a Linux hourly VM price."""
     names = f"{_text(item, 'skuName')} {_text(item, 'meterName')}".lower()
+    kind = _text(item, "type")
     if (_text(item, "serviceName") != SERVICE_NAME
-            or _text(item, "type") != "Consumption"
+            or kind not in ("Consumption", "Spot")
             or _text(item, "unitOfMeasure") != HOURLY
             or _text(item, "currencyCode").upper() not in ("", "USD")
             or "windows" in _text(item, "productName").lower()
             or "low priority" in names):
         return None
-    return "spot" if "spot" in names.split() else "on_demand"
+    return "spot" if kind == "Spot" or "spot" in names.split() else "on_demand"
 
 
 def linux_prices(items: Iterable[Mapping[str, Any]], sizes: Iterable[str],
