@@ -21,7 +21,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "Virtual Machines"
-HOURLY = "1 Hour"
+# unitOfMeasure of a price per hour ("1 Hour"; spelling variants seen in mirrors).
+_HOURLY = ("1hour", "1hours", "1/hour", "hour")
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ def pricing_of(item: Mapping[str, Any]) -> str | None:
     kind = _text(item, "type")
     if (_text(item, "serviceName") != SERVICE_NAME
             or kind not in ("Consumption", "Spot")
-            or _text(item, "unitOfMeasure") != HOURLY
+            or _text(item, "unitOfMeasure").replace(" ", "").lower() not in _HOURLY
             or _text(item, "currencyCode").upper() not in ("", "USD")
-            or "windows" in _text(item, "productName").lower()
+            or "windows" in f"{_text(item, 'productName')} {names}".lower()
             or "low priority" in names):
         return None
     return "spot" if kind == "Spot" or "spot" in names.split() else "on_demand"
