@@ -18,6 +18,7 @@ from gpucost.catalog.snapshot import (
     find_snapshot_files,
     read_quotas,
     read_snapshot_file,
+    user_snapshot_dir,
     write_quotas,
     write_snapshot,
 )
@@ -83,17 +84,30 @@ def _previous(provider: str, out_dir: Path) -> tuple[SnapshotFile | None, pd.Dat
     return None, empty_offers()
 
 
+def _same_folder(snapshot: SnapshotFile, out_dir: Path) -> bool:
+    return snapshot.path.resolve().is_relative_to(Path(out_dir).resolve())
+
+
+def _only_requested(previous: pd.DataFrame, regions: list[str], out_dir: Path) -> pd.DataFrame:
+    """The rows of another folder's snapshot a region-scoped refresh may carry over.
+
+    Into the user folder (what plans read by default), all of them: its new file must not
+    hide the shipped regions this refresh did not fetch. Into any other folder only the
+    requested regions (standing in for one that fails): that folder holds what was fetched.
+    """
+    if Path(out_dir).resolve() == user_snapshot_dir().resolve():
+        return previous
+    return previous[previous["region"].isin(regions)]
+
+
 def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today: dt.date,
                      echo: Echo, tty: bool = False,
                      provider_options: dict | None = None) -> ProviderOutcome:
     """Fetch one provider and write its dated snapshot; never raises for cloud failures."""
     outcome = ProviderOutcome(name)
     previous_file, previous = _previous(name, out_dir)
-    if regions and previous_file is not None and \
-            not previous_file.path.resolve().is_relative_to(Path(out_dir).resolve()):
-        # Another folder's snapshot (shipped or user) may stand in for a requested region
-        # that fails, but its other regions do not belong in this folder.
-        previous = previous[previous["region"].isin(regions)]
+    if regions and previous_file is not None and not _same_folder(previous_file, out_dir):
+        previous = _only_requested(previous, regions, out_dir)
     progress = Progress(name, len(regions) if regions else None, echo, tty)
     try:
         provider = get_provider(name, **(provider_options or {}))
