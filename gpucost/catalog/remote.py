@@ -120,6 +120,42 @@ def filesystem(location: str) -> tuple[Any, str]:
     return fs, path
 
 
+PROBE_TIMEOUT_S = 5.0
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+               "all_proxy")
+
+
+def _endpoint(location: str) -> tuple[str, int]:
+    """(host, port) the location's client talks to first."""
+    scheme = urlsplit(location).scheme.lower()
+    if scheme == "s3":
+        override = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        url = urlsplit(override) if override else urlsplit("https://s3.amazonaws.com")
+    elif scheme in ("gs", "gcs"):
+        override = os.environ.get("STORAGE_EMULATOR_HOST")
+        url = urlsplit(override if override and "://" in override else
+                       f"http://{override}" if override else "https://storage.googleapis.com")
+    else:
+        url = urlsplit(location)
+    return url.hostname or "", url.port or (80 if url.scheme == "http" else 443)
+
+
+def unreachable(location: str) -> str | None:
+    """Why the location's endpoint cannot be reached now (None: it answers, or a proxy is
+    configured and we cannot tell). A quick TCP connect, so that an offline machine falls
+    back to the cache at once instead of after the storage clients' retry backoff."""
+    import socket
+
+    if any(os.environ.get(name) for name in _PROXY_VARS):
+        return None
+    host, port = _endpoint(location)
+    try:
+        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        return f"{host}:{port} unreachable ({_reason(exc)})"
+    return None
+
+
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:200]
@@ -184,6 +220,9 @@ def local_copy(location: str) -> LocalCopy:
     cache = _cache_dir(location)
     fs, root = filesystem(location)
     scheme = urlsplit(location).scheme.lower()
+    offline = unreachable(location)
+    if offline:
+        return _cached(location, cache, offline)
     staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=_ensure(cache.parent)))
     try:
         try:
@@ -227,6 +266,9 @@ def staging_folder(location: str) -> Path:
         raise InputError(location, "--out", "a local folder, s3://bucket/prefix or "
                                             "gs://bucket/prefix")
     fs, root = filesystem(location)
+    offline = unreachable(location)
+    if offline:
+        raise InputError(location, "--out", f"a reachable bucket ({offline})")
     staging = Path(tempfile.mkdtemp(prefix="gpucost-refresh-"))
     try:
         bucket = root.split("/", 1)[0]

@@ -175,6 +175,7 @@ class _Files:
         self.httpd.server_close()
 
 
+@pytest.mark.filterwarnings("ignore::gpucost.catalog.snapshot.StaleSnapshotWarning")
 def test_https_style_one_file_url_then_offline(capsys, tmp_path):
     shipped = Path(__file__).resolve().parents[2] / "pricing_snapshots" / "aws"
     newest = sorted(shipped.glob("*.csv"))[-1]
@@ -215,3 +216,23 @@ def test_is_remote():
     assert is_remote("s3://b/p") and is_remote("gs://b") and is_remote("https://x/y.csv")
     assert not is_remote("pricing_snapshots") and not is_remote(Path("s3:/b"))
     assert not is_remote("C:\\\\snapshots") and json  # json imported for fixtures
+
+
+def test_unreachable_endpoint_is_detected_at_once_unless_a_proxy_decides(monkeypatch):
+    import socket
+    import time
+
+    from gpucost.catalog.remote import unreachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+        for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                     "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        started = time.monotonic()
+        assert f"127.0.0.1:{port} unreachable" in unreachable("gs://team/x")
+        assert time.monotonic() - started < 2
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+        assert unreachable("gs://team/x") is None
