@@ -176,8 +176,12 @@ def test_next_page_link_loop_is_one_line_error():
     assert len(server.requests) < 10
 
 
-def test_cli_non_json_page_is_one_line_and_exit_1(tmp_path):
-    with RetailServer(market(), page_size=2, bad_page=2) as server:
+@pytest.mark.parametrize(("server_options", "reason"), [
+    ({"bad_page": 2}, "not JSON"),
+    ({"loop": True}, "NextPageLink loops back"),
+])
+def test_cli_bad_pages_are_one_line_and_exit_1(tmp_path, server_options, reason):
+    with RetailServer(market(), page_size=2, **server_options) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "gpucost", "refresh", "--provider", "azure",
              "--regions", "eastus", "--out", str(tmp_path)],
@@ -185,7 +189,7 @@ def test_cli_non_json_page_is_one_line_and_exit_1(tmp_path):
             env={**_env(), "GPUCOST_AZURE_PRICES_URL": server.url})
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
-    assert "not JSON" in proc.stderr and "FAILED" in proc.stdout
+    assert reason in proc.stderr and "FAILED" in proc.stdout
     assert not (tmp_path / "azure").exists()
 
 
