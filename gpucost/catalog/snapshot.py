@@ -53,6 +53,8 @@ class SnapshotFile:
     date: dt.date
     dated: bool = True
     newest_as_of: dt.date | None = None  # set when read: the newest price in the file
+    # Where a file read from a remote location came from (see remote.py); "" if local.
+    origin: str = ""
 
 
 @dataclass
@@ -192,7 +194,13 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     another name than <date>.csv is always read. Warns with :class:`StaleSnapshotWarning`
     once for each file read whose newest price is more than STALE_AFTER_DAYS old.
     """
+    from gpucost.catalog.remote import origin_of, resolve_location
+
+    snapshot, remote_copy = resolve_location(snapshot)  # $GPUCOST_SNAPSHOTS, s3://, gs://...
     found = find_snapshot_files(snapshot)
+    if remote_copy is not None:
+        found = [replace(f, origin=origin_of(remote_copy, f.provider, f.path.name))
+                 for f in found]
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
     today = today or dt.date.today()

@@ -10,8 +10,9 @@ from gpucost.report.tables import OUTPUT_FORMATS
 
 snapshot_option = click.option(
     "--snapshot", "snapshot", type=click.Path(dir_okay=True, file_okay=True), default=None,
-    help="Snapshot CSV file or folder to read prices from (default: newest refreshed or "
-         "shipped snapshot per provider).")
+    help="Snapshot CSV file or folder to read prices from: a local path, s3://bucket/prefix, "
+         "gs://bucket/prefix or an https:// file (default: $GPUCOST_SNAPSHOTS, else the "
+         "newest refreshed or shipped snapshot per provider).")
 
 output_option = click.option(
     "--output", "-o", "output", type=click.Choice(OUTPUT_FORMATS), default="table",

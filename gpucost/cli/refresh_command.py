@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import click
 
+from gpucost.catalog.remote import is_remote, publish, staging_folder
 from gpucost.catalog.snapshot import user_snapshot_dir
 from gpucost.providers import provider_names
 from gpucost.refresh.run import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, refresh, summarize
@@ -21,8 +23,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
               help="Providers to refresh, comma-separated or repeated (default: all).")
 @click.option("--regions", multiple=True,
               help="Regions, comma-separated or repeated (default: all the account sees).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Snapshot folder to write (default: the user data dir; use "
+@click.option("--out", "out_dir",
+              help="Snapshot folder to write: a local path, s3://bucket/prefix or "
+                   "gs://bucket/prefix (default: the user data dir; use "
                    "pricing_snapshots/ in a checkout to update the shipped one).")
 @click.option("--project", help="GCP project (default: application-default credentials').")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -42,10 +45,21 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
             raise click.BadParameter(f"{name!r}; expected one of {', '.join(provider_names())}",
                                      param_hint="--provider")
     options = {"gcp": {"project": project}} if project else {}
-    outcomes = refresh(names, _split(regions) or None,
-                       Path(out_dir) if out_dir else user_snapshot_dir(),
-                       echo=lambda line: click.echo(line, err=True),
-                       tty=sys.stderr.isatty(), provider_options=options, timeout=timeout)
+    # A bucket: refresh into a local copy of its newest files, then upload what was written.
+    bucket = out_dir if is_remote(out_dir) else None
+    target = staging_folder(bucket) if bucket else Path(out_dir or user_snapshot_dir())
+    try:
+        outcomes = refresh(names, _split(regions) or None, target,
+                           echo=lambda line: click.echo(line, err=True),
+                           tty=sys.stderr.isatty(), provider_options=options, timeout=timeout)
+        if bucket:
+            for outcome in outcomes:
+                if outcome.path is not None:
+                    written = sorted(outcome.path.parent.glob(f"{outcome.path.stem}.*csv"))
+                    outcome.path = publish(written, target, bucket)[0]
+    finally:
+        if bucket:
+            shutil.rmtree(target, ignore_errors=True)
     click.echo(summarize(outcomes))
     return 0 if all(o.ok for o in outcomes) else 1
 

@@ -251,7 +251,8 @@ def _snapshot_info(catalog: Catalog) -> dict:
     return {
         "files": [{"provider": f.provider, "path": str(f.path),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
-                   "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None}
+                   "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None,
+                   **({"origin": f.origin} if f.origin else {})}
                   for f in catalog.files],
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),

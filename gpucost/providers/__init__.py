@@ -1,8 +1,18 @@
 """The registry of provider adapters: the only place that lists the clouds.
 
-Adding a provider means adding one module with a class implementing
-:class:`gpucost.providers.base.Provider` and one line here. Entries are import paths so
-that looking up the registry never imports a cloud SDK.
+Entries are import paths (``"package.module:Class"``) so that looking up the registry
+never imports a cloud SDK. A built-in provider is one module with a class implementing
+:class:`gpucost.providers.base.Provider` plus one line in :data:`REGISTRY`.
+
+A fourth cloud can also come from another package, without touching gpucost: that package
+declares an entry point in the group :data:`ENTRY_POINT_GROUP`, e.g. in its
+``pyproject.toml``::
+
+    [project.entry-points."gpucost.providers"]
+    mycloud = "gpucost_mycloud.provider:MyCloudProvider"
+
+and ``gpucost refresh --provider mycloud`` then works like a built-in one (a built-in
+name cannot be replaced).
 """
 
 from __future__ import annotations
@@ -14,20 +24,35 @@ from gpucost.providers.base import FetchResult, Provider, ProviderUnavailable
 REGISTRY: dict[str, str] = {
     "aws": "gpucost.providers.aws:AwsProvider",
     "gcp": "gpucost.providers.gcp:GcpProvider",
+    "azure": "gpucost.providers.azure:AzureProvider",
+    "lambda": "gpucost.providers.lambda_cloud:LambdaProvider",
 }
+ENTRY_POINT_GROUP = "gpucost.providers"
+
+
+def registered() -> dict[str, str]:
+    """Built-in providers, then those other packages register under the entry-point group
+    (read from package metadata: nothing is imported)."""
+    from importlib.metadata import entry_points
+
+    found = dict(REGISTRY)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)
+    return found
 
 
 def provider_names() -> list[str]:
     """Names of all registered providers."""
-    return list(REGISTRY)
+    return list(registered())
 
 
 def get_provider(name: str, **options: object) -> Provider:
     """Instantiate the adapter registered as ``name`` (options go to its constructor)."""
-    if name not in REGISTRY:
-        raise InputError("--provider", name, f"one of {', '.join(REGISTRY)}")
-    return import_class(REGISTRY[name])(**options)
+    known = registered()
+    if name not in known:
+        raise InputError("--provider", name, f"one of {', '.join(known)}")
+    return import_class(known[name])(**options)
 
 
-__all__ = ["REGISTRY", "FetchResult", "Provider", "ProviderUnavailable", "get_provider",
-           "provider_names"]
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "FetchResult", "Provider", "ProviderUnavailable",
+           "get_provider", "provider_names", "registered"]

@@ -31,6 +31,7 @@ from gpucost.catalog.snapshot import (
     find_snapshot_files,
     read_quotas,
     read_snapshot_file,
+    user_snapshot_dir,
     write_quotas,
     write_snapshot,
 )
@@ -163,6 +164,20 @@ def _fetch_within(provider: object, regions: list[str] | None, progress: Progres
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
+def _same_folder(snapshot: SnapshotFile, out_dir: Path) -> bool:
+    return snapshot.path.resolve().is_relative_to(Path(out_dir).resolve())
+
+
+def _only_requested(previous: pd.DataFrame, regions: list[str], out_dir: Path) -> pd.DataFrame:
+    """The rows of another folder's snapshot a region-scoped refresh may carry over.
+
+    Into the user folder (what plans read by default), all of them: its new file must not
+    hide the shipped regions this refresh did not fetch. Into any other folder only the
+    requested regions (standing in for one that fails): that folder holds what was fetched.
+    """
+    if Path(out_dir).resolve() == user_snapshot_dir().resolve():
+        return previous
+    return previous[previous["region"].isin(regions)]
 
 
 def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today: dt.date,
@@ -193,6 +208,8 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
     # since this one started.
     with snapshot_lock(out_dir, echo, lock_timeout):
         previous_file, previous = _previous(name, out_dir)
+        if regions and previous_file is not None and not _same_folder(previous_file, out_dir):
+            previous = _only_requested(previous, regions, out_dir)
         if result is None:
             stale = regions or sorted(set(previous.loc[previous["provider"] == name, "region"]))
             for region in stale:

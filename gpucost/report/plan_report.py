@@ -197,6 +197,10 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     if _spot_in_play(plan) and plan.assumptions.get("spot"):
         lines.append(plan.assumptions["spot"])
     lines.append(_prices_line(plan.snapshot))
+    origins = [f"{f['provider']} {f['origin']}" for f in plan.snapshot["files"]
+               if f.get("origin")]
+    if origins:
+        lines.append("Snapshot: " + "; ".join(origins) + ".")
     for note in plan.notes:
         lines.append(f"Note: {note}")
     return "\n".join(clean_text(line) for line in lines)

@@ -50,7 +50,8 @@ def test_every_row_is_attributed(shipped):
     for column in ("provider", "region", "instance_type", "gpu", "pricing", "source"):
         assert (shipped[column].str.len() > 0).all(), column
     assert shipped["as_of"].notna().all()
-    bad = shipped[~shipped["source"].str.startswith("curated list price")]
+    bad = shipped[~shipped["source"].str.startswith(("curated list price",
+                                                     "curated spot price"))]
     assert bad.empty, bad[["provider", "region", "instance_type", "source"]]
 
 

@@ -191,7 +191,7 @@ def test_stale_snapshot_warns_on_stderr(run_cli, tmp_path, snapshot_writer):
 def test_prices_against_shipped_snapshot(run_cli):
     shipped = shipped_snapshot_dir()
     everything = _json(run_cli("prices", "--snapshot", shipped, "-o", "json"))
-    assert {r["provider"] for r in everything} == {"aws", "gcp"}
+    assert {r["provider"] for r in everything} == {"aws", "gcp", "azure", "lambda"}
     assert all(list(r) == ALL_COLUMNS for r in everything)
     result = run_cli("prices", "--snapshot", shipped, "--gpu", "L4",
                      "--sort", "usd_per_pflop_hour", "-o", "json")
@@ -201,7 +201,8 @@ def test_prices_against_shipped_snapshot(run_cli):
     assert len(records) == sum(r["gpu"] == "L4" for r in everything)
     values = [r["usd_per_pflop_hour"] for r in records]
     assert values == sorted(values)
-    assert all(r["source"].startswith("curated list price") for r in records)
+    assert all(r["source"].startswith(("curated list price", "curated spot price"))
+               for r in records)
     # Old shipped prices may warn, but nothing else reaches stderr.
     assert all(line.startswith("gpucost: warning: ") for line in result.err_lines)
 

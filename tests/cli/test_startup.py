@@ -1,4 +1,4 @@
-"""`gpucost plan` must not pay for cloud SDK imports (boto3, google-cloud)."""
+"""`gpucost plan` must not pay for cloud SDK imports (boto3, google-cloud, azure, fsspec)."""
 
 import json
 import subprocess
@@ -16,7 +16,8 @@ except SystemExit as exit_:
 heavy = sorted({m.split(".")[0] + ("." + m.split(".")[1] if m.startswith("google.") else "")
                 for m in sys.modules
                 if m.startswith(("boto3", "botocore", "google.cloud", "google.auth",
-                                 "matplotlib"))})
+                                 "matplotlib", "azure", "fsspec", "s3fs", "gcsfs",
+                                 "aiohttp"))})
 print("@@", code, heavy, file=sys.stderr)
 """
 

@@ -86,6 +86,7 @@ def test_wheel_contents(wheel):
     assert has("gpucost/_shipped_snapshots/gcp/*.csv")
     assert "gpucost/catalog/data/gpu_specs.csv" in names
     assert "gpucost/catalog/data/gpu_aliases.csv" in names
+    assert "gpucost/providers/azure/vm_sizes.csv" in names
     assert "gpucost/cli/__init__.py" in names
     # Every shipped snapshot in the repo is in the wheel, byte for byte.
     repo_snapshots = sorted(str(p.relative_to(REPO / "pricing_snapshots"))
@@ -136,7 +137,7 @@ def test_unpacked_wheel_finds_its_snapshots(unpacked):
     assert Path(info["package"]).resolve().is_relative_to(site.resolve())
     assert Path(info["shipped"]).resolve() == (site / "gpucost" / "_shipped_snapshots").resolve()
     assert info["rows"] > 0 and info["rows"] == info["shipped_rows"]
-    assert info["providers"] == ["aws", "gcp"]
+    assert info["providers"] == ["aws", "azure", "gcp", "lambda"]
     assert "Traceback" not in proc.stderr
 
 
@@ -150,3 +151,16 @@ def test_unpacked_wheel_cli(unpacked):
     gpus = _run_from(site, elsewhere, "-m", "gpucost", "gpus", "-o", "json")
     assert gpus.returncode == 0, gpus.stderr
     assert any(r["gpu"] == "H100" for r in json.loads(gpus.stdout))
+
+
+def test_unpacked_wheel_prices_h100_and_spot_from_each_cloud(unpacked):
+    """`gpucost prices --gpu H100` sees aws, gcp and azure; `--spot` sees all three."""
+    site, elsewhere = unpacked
+    h100 = _run_from(site, elsewhere, "-m", "gpucost", "prices", "--gpu", "H100", "-o", "json")
+    assert h100.returncode == 0, h100.stderr
+    assert {"aws", "gcp", "azure"} <= {r["provider"] for r in json.loads(h100.stdout)}
+    spot = _run_from(site, elsewhere, "-m", "gpucost", "prices", "--spot", "-o", "json")
+    assert spot.returncode == 0, spot.stderr
+    records = json.loads(spot.stdout)
+    assert {r["pricing"] for r in records} == {"spot"}
+    assert {r["provider"] for r in records} == {"aws", "gcp", "azure"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from gpucost.providers.aws.provider import build_offer_rows
 from gpucost.providers.aws.quotas import GPU_QUOTAS
 from gpucost.providers.aws.specs import InstanceSpec, fetch_region_gpu_specs
 from gpucost.providers.aws.spot import SpotPrice
+from gpucost.providers.sanity import ImplausiblePriceWarning
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = pd.Timestamp(dt.datetime.now(dt.UTC).date())
@@ -88,8 +90,10 @@ def test_fetch_one_region_against_moto_ec2(aws_moto, price_item):
     provider = AwsProvider(max_workers=1, client_factory=_factory(
         {("pricing", "us-east-1"): pricing, ("service-quotas", "us-east-1"): quotas}))
 
-    with pytest.warns(UnknownGpuWarning, match="T4g"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = provider.fetch(regions=["us-east-1"], progress=progress)
+    assert any(w.category is UnknownGpuWarning and "T4g" in str(w.message) for w in caught)
 
     pricing_stub.assert_no_pending_responses()
     quota_stub.assert_no_pending_responses()
@@ -107,11 +111,12 @@ def test_fetch_one_region_against_moto_ec2(aws_moto, price_item):
     assert on_demand.loc["g5g.xlarge", "gpu"] == "T4g"  # unknown: kept as given, warned
     assert set(on_demand["zone"]) == {""} and set(on_demand["source"]) == {"aws pricing api"}
     assert (offers["as_of"] == TODAY).all() and not offers["stale"].any()
-    spot = offers[offers["pricing"] == "spot"]
-    # moto's spot history is a constant placeholder price; only its shape is checked here.
-    assert set(spot["instance_type"]) == set(PRICED)
-    assert spot["zone"].str.startswith("us-east-1").all()
-    assert set(spot["source"]) == {"aws spot price history"}
+    # moto's spot history is a constant placeholder price, far below 1% of these on-demand
+    # prices: no such price is kept, and a warning names each offer dropped.
+    assert offers[offers["pricing"] == "spot"].empty
+    dropped = [str(w.message) for w in caught if w.category is ImplausiblePriceWarning]
+    assert sorted(m.split(":")[0] for m in dropped) == sorted(
+        f"aws us-east-1 {name}" for name in PRICED)
     assert list(result.quotas.columns) == QUOTA_COLUMNS and len(result.quotas) == 4
 
 

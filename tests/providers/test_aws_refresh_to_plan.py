@@ -15,7 +15,8 @@ from gpucost.providers.aws.pricing import price_filters
 from gpucost.refresh.run import refresh
 
 
-def test_refreshed_quota_caps_the_plan(aws_env, price_item, tmp_path):
+def test_refreshed_quota_caps_the_plan(aws_env, price_item, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUCOST_SNAPSHOT_DIR", str(tmp_path))  # refresh into the user folder
     ec2, ec2_stub = _ec2_region("us-east-1", [("us-east-1a", "0.4521")])
     pricing, pricing_stub = _stubbed("pricing", "us-east-1")
     pricing_stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": [
@@ -39,8 +40,8 @@ def test_refreshed_quota_caps_the_plan(aws_env, price_item, tmp_path):
     catalog = load_catalog(tmp_path)
     fresh = catalog.offers[catalog.offers["as_of"] == str(today)]
     assert set(fresh["instance_type"]) == {"g5.xlarge"} and set(fresh["region"]) == {"us-east-1"}
-    # A region-scoped refresh keeps the other regions of the previous (here: shipped)
-    # snapshot rather than dropping them from the newest file.
+    # A region-scoped refresh into the user folder keeps the other regions of the previous
+    # (here: shipped) snapshot rather than dropping them from the newest file.
     assert set(catalog.offers["region"]) > {"us-east-1"}
     assert not (catalog.offers["region"] == "us-east-1").sum() > len(fresh)
     assert set(catalog.quotas["vcpu_limit"]) == {16}

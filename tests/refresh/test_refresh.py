@@ -144,3 +144,20 @@ def test_unknown_gpu_is_warned_once_per_refresh(static, tmp_path):
     assert outcome.ok
     unknown = [w for w in record if issubclass(w.category, UnknownGpuWarning)]
     assert len(unknown) == 1 and "K80" in str(unknown[0].message)
+def test_region_scoped_refresh_into_a_new_folder_holds_only_those_regions(static, tmp_path,
+                                                                         monkeypatch):
+    """The shipped/user snapshot of the provider lives elsewhere: its other regions are
+    not copied into a new --out folder (a requested region that fails still keeps it)."""
+    from gpucost.catalog.schema import coerce_offers
+
+    elsewhere = tmp_path / "user-snapshots"
+    old = rows({("r1", "a.x"): 10.0, ("r2", "a.x"): 20.0, ("r3", "a.x"): 30.0}, "2026-11-01")
+    write_snapshot(coerce_offers(old, "old"), elsewhere, "static", OLD_DAY)
+    monkeypatch.setenv("GPUCOST_SNAPSHOT_DIR", str(elsewhere))
+    static.TABLE["offers"] = rows({("r1", "a.x"): 9.0}, "2026-11-25")
+    static.FAIL_REGIONS["r2"] = "throttled"
+    out = tmp_path / "new"
+    (outcome,) = refresh(["static"], ["r1", "r2"], out, echo=lambda line: None, today=NEW_DAY)
+    new = read_snapshot_file(outcome.path)
+    assert sorted(zip(new["region"], new["usd_per_hour"], new["stale"], strict=True)) == [
+        ("r1", 9.0, False), ("r2", 20.0, True)]

@@ -20,6 +20,7 @@ from gpucost.providers.aws.quotas import fetch_quotas
 from gpucost.providers.aws.specs import InstanceSpec, fetch_region_gpu_specs
 from gpucost.providers.aws.spot import SpotPrice, fetch_spot_prices
 from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
+from gpucost.providers.sanity import drop_implausible_spot
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ class AwsProvider:
             if progress is not None:
                 progress(region, None)
         offers = (fill_interconnect(
-            coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "aws"))
+            coerce_offers(drop_implausible_spot(
+            pd.DataFrame(rows, columns=list(OFFER_COLUMNS))), "aws"))
                   if rows else empty_offers())
         return FetchResult(offers=offers, failed_regions=failed,
                            quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS))

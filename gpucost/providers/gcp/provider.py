@@ -37,6 +37,7 @@ from gpucost.providers.gcp.machines import (
 )
 from gpucost.providers.gcp.pricing import PriceBook
 from gpucost.providers.gcp.rows import offer_rows
+from gpucost.providers.sanity import drop_implausible_spot
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ class GcpProvider:
                 failed[region] = reason
             report(region, reason)
         offers = (fill_interconnect(
-            coerce_offers(pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "gcp"))
+            coerce_offers(drop_implausible_spot(
+            pd.DataFrame(rows, columns=list(OFFER_COLUMNS))), "gcp"))
                   if rows else empty_offers())
         return FetchResult(offers, failed, None)
 
