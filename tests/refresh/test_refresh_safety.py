@@ -130,7 +130,9 @@ def test_hanging_endpoint_finishes_within_the_deadline_keeping_old_rows(
               "--timeout", str(deadline)])
     elapsed = time.monotonic() - started
     assert info.value.code == 1
-    assert elapsed < deadline + 1.0, elapsed
+    # Without the deadline this took 10 minutes (10 tries x 60 s reads); the slack is for a
+    # busy 2-core CI machine, not for the refresh.
+    assert elapsed < deadline + 4.0, elapsed
     out, err = capsys.readouterr()
     assert "aws us-east-1: FAILED (timed out after" in err
     assert "us-east-1: FAILED (timed out after" in out and "marked stale" in out
