@@ -25,6 +25,18 @@ class ProviderUnavailable(GpucostError):
     """The provider cannot be reached at all (no credentials, no project): one clear line."""
 
 
+@dataclass(frozen=True)
+class GpuInstanceShape:
+    """The hardware of one GPU instance type as an adapter reads it (GPU canonical)."""
+
+    name: str
+    gpu: str
+    gpu_count: int
+    gpu_memory_gib: float
+    vcpus: int
+    memory_gib: float
+
+
 @dataclass
 class FetchResult:
     """What one provider fetch produced.

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 
 from gpucost.catalog.gpus import canonical_gpu
+from gpucost.providers.base import GpuInstanceShape
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,9 @@ SKU_SOURCE = "resource SKUs"
 
 
 @dataclass(frozen=True)
-class VmSize:
+class VmSize(GpuInstanceShape):
     """One GPU VM size. ``rdma`` None: the sizes table's interconnect row decides."""
 
-    name: str
-    gpu: str
-    gpu_count: int
-    gpu_memory_gib: float
-    vcpus: int
-    memory_gib: float
     rdma: bool | None = None
     source: str = TABLE_SOURCE
 

@@ -23,7 +23,12 @@ import pandas as pd
 from gpucost.catalog.gpus import canonical_gpu, resolve_gpu
 from gpucost.catalog.interconnect import fill_interconnect
 from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers
-from gpucost.providers.base import FetchResult, ProgressCallback, ProviderUnavailable
+from gpucost.providers.base import (
+    FetchResult,
+    GpuInstanceShape,
+    ProgressCallback,
+    ProviderUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +42,9 @@ _GPU_DESCRIPTION = re.compile(r"^(?P<name>[^(]+?)\s*\((?P<memory>[\d.]+)\s*GB\s*
 
 
 @dataclass(frozen=True)
-class LambdaType:
+class LambdaType(GpuInstanceShape):
     """One instance type of the API answer."""
 
-    name: str
-    gpu: str
-    gpu_count: int
-    gpu_memory_gib: float
-    vcpus: int
-    memory_gib: float
     usd_per_hour: float
     regions: tuple[str, ...]
 
