@@ -19,9 +19,7 @@ from gpucost.job.spec import Assumptions, RunSpec
 from gpucost.performance.calibration import Calibration
 from gpucost.performance.goodput import overhead
 from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
-from gpucost.performance.step_time import GRID, evaluate_layouts, layouts_for
-
-GIB = 2.0**30
+from gpucost.performance.step_time import GIB, GRID, evaluate_layouts, layouts_for
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from importlib import resources
 from types import SimpleNamespace
 
@@ -43,13 +44,6 @@ def network_gbps(text: str, gpu: str) -> float:
     if match:
         return float(match[2]) * (int(match[1]) if match[1] else 1)
     return _DEFAULT_GBPS.get(gpu_specs()[gpu].architecture, 3200.0)
-
-
-def _system(rows: list[dict]) -> tuple[HardwareClasses, np.ndarray]:
-    """One hardware class per row (expanded back from the distinct classes)."""
-    frame = pd.DataFrame(rows)
-    classes, codes = hardware_classes(frame, "bf16")
-    return classes, codes
 
 
 def _expand(classes: HardwareClasses, codes: np.ndarray, fp8: np.ndarray) -> HardwareClasses:
@@ -87,7 +81,7 @@ def cases(items: list[tuple[str, str, int, int, str, float, float | None, int | 
         shapes.append(model_shape(params, seq, layers=layers, hidden_size=hidden,
                                   activated_parameters=act, batch_tokens=batch))
         fp8.append(prec == "fp8" and bool(gpu_specs()[gpu].tflops.get("fp8")))
-    classes, codes = _system(rows)
+    classes, codes = hardware_classes(pd.DataFrame(rows), "bf16")  # then one per case
     hw = _expand(classes, codes, np.array(fp8, dtype=bool))
     c3 = (slice(None), None, None)
     shape = SimpleNamespace(**{
@@ -206,6 +200,7 @@ def write_calibration(fitted: dict[str, tuple[float, float]], note: str) -> str:
                        "note": note}, indent=2) + "\n"
 
 
+@cache
 def load_calibrations() -> dict[str, Calibration]:
     """Fitted constants per software stack (``data/calibration.json``)."""
     path = resources.files("gpucost.performance").joinpath("data", "calibration.json")

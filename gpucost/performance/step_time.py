@@ -137,34 +137,35 @@ def _evaluate(shape: ModelShape, bytes_per_parameter: float, hw: HardwareClasses
     attention_work = attention_flops / 2.0
     peak = hw.peak_bf16_flops[c3]
     linear_peak = np.where(hw.fp8[c3], peak * calib.fp8_gemm_speedup, peak)
+    params_gpu = N / mp
     if fixed_mfu is not None:
         # The user fixed the MFU (on 6 N FLOPs per token, what the job's FLOPs count):
-        # compute runs at that share of the peak at the precision used.
+        # compute runs at that share of the peak at the precision used, and the memory
+        # traffic is inside that figure.
         compute = tokens_gpu * linear_flops / (hw.peak_flops[c3] * fixed_mfu)
+        memory_time = optimizer = 0.0
     else:
         compute = tokens_gpu * recompute * (linear_flops / (linear_peak * eff)
                                             + attention_work / (peak * eff))
-    bw = hw.memory_bandwidth[c3]
-    traffic = calib.elementwise_bytes * np.where(hw.fp8[c3], 1 + calib.fp8_cast_traffic, 1.0)
-    params_gpu = N / mp
-    memory_time = (tokens_gpu * L * traffic * h * recompute
-                   + micro * (3.0 + ck) * 2.0 * params_gpu) / bw
-    optimizer = 2.0 * bytes_per_parameter * params_gpu / np.where(z >= 1, d, 1.0) / bw
-    if fixed_mfu is not None:
-        memory_time = memory_time * 0.0
-        optimizer = optimizer * 0.0
+        traffic = calib.elementwise_bytes * np.where(hw.fp8[c3], 1 + calib.fp8_cast_traffic,
+                                                     1.0)
+        bw = hw.memory_bandwidth[c3]
+        memory_time = (tokens_gpu * L * traffic * h * recompute
+                       + micro * (3.0 + ck) * 2.0 * params_gpu) / bw
+        # Every stage in the grid (ZeRO-2/3) shards the optimizer state over DP.
+        optimizer = 2.0 * bytes_per_parameter * params_gpu / d / bw
 
     link = hw.link_bandwidth[c3]
     net_per_gpu = hw.network_bandwidth[c3] / g
     act_bytes = m * s * h * 2.0                  # one micro-batch's activations, bf16
     tp = (t > 1) * (4.0 + 2.0 * ck) * (L / p) * micro * 2.0 * (t - 1) / t * act_bytes / link
-    # Pipeline stages sit inside the instance while the replica fits in it.
-    stage_bw = np.where(mp <= g, link, net_per_gpu)
-    p2p = (p > 1) * 2.0 * micro * act_bytes / t / stage_bw * np.clip(np.floor(L / p), 1.0, 4.0)
     # Interleaved 1F1B (Narayanan et al. 2021, sec. 2.2.2): v virtual stages per GPU cut
     # the bubble v-fold for v-fold more stage-to-stage sends; tuned stacks use it.
     virtual = np.clip(np.floor(L / p), 1.0, 4.0)
     bubble = (p - 1) / (np.maximum(micro, 1.0) * virtual)
+    # Pipeline stages sit inside the instance while the replica fits in it.
+    stage_bw = np.where(mp <= g, link, net_per_gpu)
+    p2p = (p > 1) * 2.0 * micro * act_bytes / t / stage_bw * virtual
 
     # Data parallel, hierarchical: replicas inside one instance, then across instances.
     grad_gpu = 2.0 * params_gpu                  # bf16 gradients of the local shard

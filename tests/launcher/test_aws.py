@@ -310,15 +310,10 @@ def test_token_of_a_terminated_launch_moves_to_next_generation(aws_env, plan_fil
     assert [i.id for i in created] == ["i-new0", "i-new1"]
 
 
-def test_down_and_status_exit_1_when_a_provider_could_not_be_searched(monkeypatch, run_cli):
+def test_down_and_status_exit_1_when_a_provider_could_not_be_searched(monkeypatch, run_cli,
+                                                                     no_aws_credentials):
     # No AWS credentials anywhere and no GCP project: neither provider can be searched,
     # so "no instances found" would be a claim about machines nobody looked at.
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("NO_GCE_CHECK", "True")  # google-auth: do not probe a metadata server
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)

@@ -70,13 +70,7 @@ def test_config_reaches_run_instances(aws_env, tmp_path, plan_file, run_cli):
             assert item["Placement"]["AvailabilityZone"] == "us-east-1c"  # the subnet's
 
 
-def test_no_aws_credentials_is_one_line(monkeypatch, plan_file, run_cli):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
-                 "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+def test_no_aws_credentials_is_one_line(monkeypatch, plan_file, run_cli, no_aws_credentials):
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     code, _, err = run_cli("launch", str(plan_file("plan_aws.json")), "--yes",
                            "--image", "ami-0123456789abcdef0", "--run", "true")
