@@ -32,6 +32,8 @@ _API = {
     "plan_job": "gpucost.planner.planner",
     "frontier": "gpucost.planner.frontier",
     "refresh": "gpucost.refresh.run",
+    "shard_indices": "gpucost.shards",
+    "work_range": "gpucost.shards",
 }
 
 __all__ = sorted(_API)

@@ -136,6 +136,7 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
         precision_used=str(a.get("precision_used") or ""),
         run=str(a.get("run") or ""),
         as_of=_date(r, a, "as_of", f"{name}.as_of") if a.get("as_of") else "",
+        work_share=r.number(a, "work_share", f"{name}.work_share", null=True, maximum=1.0),
     )
 
 
