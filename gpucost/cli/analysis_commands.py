@@ -54,4 +54,82 @@ def estimate_command(job_file: str, instance_type: str, instances: int, provider
     return 0 if result.ok else 1
 
 
-COMMANDS = [estimate_command]
+_CONTEXT = (("--job", "job", "Job file giving the model shape, stack and precision."),
+            ("--gpu", "gpu", "GPU name or alias."),
+            ("--instance-type", "instance_type", "Instance type (looked up in the catalog)."),
+            ("--stack", "stack", "pytorch | megatron | legacy."),
+            ("--precision", "precision", "bf16, fp8, ..."))
+
+
+def _context_options(function):  # noqa: ANN001, ANN202
+    for flag, name, text in reversed(_CONTEXT):
+        function = click.option(flag, name, default=None,
+                                help=text + " For measurements that lack it.")(function)
+    for flag, name in (("--instances", "instances"), ("--gpus", "gpus"),
+                       ("--sequence-length", "sequence_length"),
+                       ("--global-batch", "global_batch"), ("--parameters", "parameters")):
+        function = click.option(flag, name, type=float, default=None,
+                                help="For measurements that lack it (logs, exports).")(function)
+    return function
+
+
+@click.command("calibrate")
+@click.argument("measurements", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the profile to this file (to commit and share; use it with "
+                   "--calibration FILE).")
+@click.option("--no-store", is_flag=True, help="Do not store the profile in your config "
+              "folder (only --out, if given).")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@snapshot_option
+@_context_options
+def calibrate_command(measurements: tuple[str, ...], out: str | None, no_store: bool,
+                      output: str, snapshot: str | None, **context) -> int:
+    """Fit the throughput model to your own measured runs.
+
+    MEASUREMENTS are CSV, YAML, JSON or JSON-lines files (one measured run per row; W&B
+    and MLflow CSV exports too) or trainer logs (torchtitan, Hugging Face Trainer,
+    Megatron-LM); the options fill what a log or export lacks. The profile (a factor and
+    residual spread per GPU, stack and precision) is stored in your config folder, where
+    plan, frontier and estimate find it. Prints the model's error on your measurements
+    before and after. Exit status 0, or 2 for bad or contradictory measurements.
+    """
+    from gpucost.calibrate.fit import fit_profile, measure
+    from gpucost.calibrate.measurements import read_records
+    from gpucost.calibrate.store import default_profile_path, profile_json, write_profile
+    from gpucost.catalog.snapshot import load_catalog
+    from gpucost.report.calibrate_report import render_calibration
+
+    defaults = {k: v for k, v in context.items() if v is not None}
+    records = [r for path in measurements for r in read_records(path, defaults)]
+    if not records:
+        from gpucost.errors import InputError
+
+        raise InputError(measurements[0], "measurements", "at least one measured run")
+    import warnings
+
+    with warnings.catch_warnings():  # prices do not matter here, only hardware
+        warnings.simplefilter("ignore")
+        offers = load_catalog(snapshot).offers
+    measured = measure(records, offers)
+    profile, rows = fit_profile(measured)
+    stored = []
+    if not no_store:
+        path = default_profile_path()
+        write_profile(profile, path)
+        stored.append(str(path))
+    if out:
+        write_profile(profile, out)
+        stored.append(out)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps({"profile": json.loads(profile_json(profile)),
+                               "measurements": rows, "written": stored}, indent=2))
+    else:
+        click.echo(render_calibration(profile, rows, stored))
+    return 0
+
+
+COMMANDS = [estimate_command, calibrate_command]
