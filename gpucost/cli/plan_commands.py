@@ -6,6 +6,7 @@ import json
 
 import click
 
+from gpucost.catalog.age import PriceAge, price_age, utc_today, warn_if_stale
 from gpucost.catalog.snapshot import load_catalog
 from gpucost.cli.options import snapshot_option
 from gpucost.job.parse import load_job
@@ -30,6 +31,7 @@ def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
     """
     job = load_job(job_file)
     plan = plan_job(job, load_catalog(snapshot, providers=job.constraints.providers))
+    warn_if_stale(PriceAge.from_json(plan.snapshot["price_age"]))
     if output == "json":
         click.echo(plan.to_json())
     else:
@@ -54,8 +56,10 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
     Exit status 0 when at least one deadline is feasible, 1 when none is, 2 for bad input.
     """
     job = load_job(job_file)
-    curve = frontier(job, load_catalog(snapshot, providers=job.constraints.providers),
-                     points)
+    catalog = load_catalog(snapshot, providers=job.constraints.providers)
+    curve = frontier(job, catalog, points)
+    # The curve's points name instance types only: tell the age of what was searched.
+    warn_if_stale(price_age([], catalog.offers, utc_today()))
     if output == "json":
         click.echo(json.dumps({"job": job.name, "points": [p.to_json() for p in curve]},
                               indent=2, default=json_ready))
