@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.age import price_age
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
@@ -246,8 +247,13 @@ def _requirements(job: JobSpec, allocations: list) -> dict:
             "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
 
 
-def _snapshot_info(catalog: Catalog) -> dict:
+def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
+                   today: dt.date) -> dict:
     offers = catalog.offers
+    searched = [c.table for c in cands if len(c.table)]
+    age = price_age([(a.provider, a.region, a.instance_type, a.pricing, a.as_of)
+                     for a in allocations],
+                    pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
         "files": [{"provider": f.provider, "path": str(f.path),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
@@ -257,6 +263,9 @@ def _snapshot_info(catalog: Catalog) -> dict:
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),
         "stale_rows": int(offers["stale"].sum()),
+        # The age of the prices the plan uses and of the offers it searched (row as_of
+        # dates, never file names): see gpucost.catalog.age.
+        "price_age": age.to_json(),
     }
 
 
@@ -298,7 +307,8 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         assumptions=_assumptions(job, cands, chosen,
                                  any(a.pricing == "spot" for a in result.allocations)),
         allocations=result.allocations, status=result.status, solver=result.solver,
-        snapshot=_snapshot_info(catalog), notes=list(result.notes),
+        snapshot=_snapshot_info(catalog, result.allocations, cands, now.date()),
+        notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
     said = _user_calibration(job, cands)
     if said:
