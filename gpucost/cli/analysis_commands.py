@@ -132,4 +132,41 @@ def calibrate_command(measurements: tuple[str, ...], out: str | None, no_store: 
     return 0
 
 
-COMMANDS = [estimate_command, calibrate_command]
+@click.command("diff")
+@click.argument("base")
+@click.argument("new")
+@click.option("--output", "-o", type=click.Choice(["table", "json", "markdown"]),
+              default="table", show_default=True)
+@snapshot_option
+@calibration_option
+def diff_command(base: str, new: str, output: str, snapshot: str | None,
+                 calibration: str | None) -> int:
+    """Compare the cheapest plans of two versions of a job: cost, time, cluster, layout.
+
+    BASE and NEW are each a job file (planned now, on the same snapshot), a saved plan
+    JSON (`gpucost plan -o json`), or git:REF:path (the file at a git revision, e.g.
+    git:origin/main:jobs/llama.yaml). `-o markdown` suits a pull-request comment.
+
+    Exit status 0 when the new plan keeps its job's budget and deadline, 1 when it
+    breaks either (or no plan is feasible), 2 for bad input.
+    """
+    from gpucost.calibrate.store import load_profile_for_cli
+    from gpucost.cli.diff_inputs import load_side
+    from gpucost.performance.user_calibration import use_profile
+    from gpucost.planner.diff import compare, summarize
+    from gpucost.report.diff_report import render_diff
+
+    with use_profile(load_profile_for_cli(calibration)):
+        before = summarize(load_side(base, snapshot), base)
+        after = summarize(load_side(new, snapshot), new)
+    result = compare(before, after)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(render_diff(result, markdown=output == "markdown"))
+    return 0 if result.ok else 1
+
+
+COMMANDS = [estimate_command, calibrate_command, diff_command]
