@@ -182,9 +182,15 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
             y_max, _, _ = _milp(t, work, price, fixed, constraints, maximize_work=True)
             covered = float(work @ y_max)
         earliest = startup + window / covered if covered > 0 else math.inf
+        # Only the limits that are set can bind: max_instances always, the rest if given.
+        limits = [f"max_instances ({constraints.max_instances:,})"]
+        if constraints.max_gpus:
+            limits.append(f"max_gpus ({constraints.max_gpus:,})")
+        if (t["quota_group"] != "").any():
+            limits.append("vCPU quotas")
         return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
                            f"work by the deadline; earliest finish: {hours_text(earliest)} "
-                           "(raise max_instances / max_gpus / quotas or relax the deadline)"],
+                           f"(raise {' / '.join(limits)} or relax the deadline)"],
                           solver, earliest)
     allocations = _allocations(t, y, n, run, work, startup)
     cost = sum(a.cost_usd for a in allocations)

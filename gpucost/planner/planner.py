@@ -156,7 +156,7 @@ def _naive(job: JobSpec, cands: list[Candidates], baseline: Alternative | None
         instances += int(row["instances"])
     return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
                        top["pricing"], instances, cost, result.earliest_hours, False,
-                       "misses the deadline even at max_instances")
+                       "misses the deadline even at its fastest size")
 
 
 # Deadlines tried, as multiples of the job's, to say what would fit a budget.

@@ -102,11 +102,13 @@ def _baseline_lines(plan: Plan) -> list[str]:
         head = (f"The cheapest $/GPU-hour offer, {n.instance_type} ({n.gpu}, {n.pricing}, "
                 f"{n.region}),")
         if n.hours is not None and plan.job.get("runs", 1) > 1:
-            # runs at max_instances each cannot all run at once: no total to quote
-            lines.append(f"{head} misses the deadline: even alone at max_instances its "
+            # runs at their fastest each cannot all run at once: no total to quote
+            lines.append(f"{head} misses the deadline: even alone at its fastest size its "
                          f"slowest run would take {hours_text(n.hours)}.")
         elif n.cost_usd is not None and n.hours is not None:
-            lines.append(f"{head} misses the deadline: even at max_instances (x{n.instances}) "
+            # its fastest size: max_instances, or fewer when more would not be faster
+            lines.append(f"{head} misses the deadline: even at its fastest size "
+                         f"(x{n.instances} instances) "
                          f"it would take {hours_text(n.hours)} and cost {money(n.cost_usd)}.")
         else:
             lines.append(f"{head} cannot be used: {n.note}.")
