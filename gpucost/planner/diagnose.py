@@ -6,6 +6,25 @@ from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Constraints, RunSpec
 from gpucost.planner.candidates import Candidates
 
+EMPTY_SNAPSHOT = "the snapshot has no offers"
+
+
+def snapshot_reason(constraints: Constraints, available: list[str]) -> str:
+    """Why the catalog read is empty when the snapshot has files of other providers: only
+    the job's ``constraints.providers`` were read, and the snapshot has none of them."""
+    return (f"the snapshot has no offers from {', '.join(constraints.providers)} (it has "
+            f"{', '.join(available)}, which constraints.providers leaves out)")
+
+
+def explain_empty(reasons: list[str], constraints: Constraints, offers_empty: bool,
+                  available: list[str]) -> list[str]:
+    """``reasons`` with "the snapshot has no offers" made precise when the job's provider
+    filter is what left the catalog empty."""
+    if not (offers_empty and constraints.providers and available):
+        return reasons
+    better = snapshot_reason(constraints, available)
+    return [r.replace(EMPTY_SNAPSHOT, better) for r in reasons]
+
 
 def empty_reason(cands: Candidates, run: RunSpec) -> str:
     """Which constraint left no usable offer, e.g. "no GPU in the allowed regions has 80 GiB"."""
@@ -13,7 +32,7 @@ def empty_reason(cands: Candidates, run: RunSpec) -> str:
     for label, left in cands.funnel:
         if left == 0:
             if before is None:
-                return "the snapshot has no offers"
+                return EMPTY_SNAPSHOT
             if label.startswith("at least"):
                 return (f"no GPU among the {before} allowed offers has "
                         f"{run.min_gpu_memory_gib:g} GiB (per GPU)")

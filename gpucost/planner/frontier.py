@@ -20,6 +20,7 @@ from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import JobSpec
 from gpucost.planner.candidates import candidates_for_job
+from gpucost.planner.diagnose import explain_empty
 from gpucost.planner.names import check_constraint_names
 from gpucost.planner.planner import solve_mode, with_deadline_scale
 from gpucost.planner.result import ModeResult
@@ -90,7 +91,9 @@ def frontier(job: JobSpec, catalog: Catalog, points: int = 15) -> list[FrontierP
             is_job_deadline=abs(hours - base) < 1e-9,
             instance_types=", ".join(dict.fromkeys(a.instance_type for a in allocations)),
             status="optimal" if result.feasible else "infeasible",
-            note="" if result.feasible else _reason(result),
+            note="" if result.feasible else explain_empty(
+                [_reason(result)], job.constraints, catalog.offers.empty,
+                catalog.available_providers)[0],
             is_earliest=earliest), result.earliest_hours
 
     out, earliest = [], []

@@ -14,6 +14,7 @@ from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
 from gpucost.planner.candidates import Candidates, candidates_for_job
+from gpucost.planner.diagnose import explain_empty
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
 from gpucost.planner.names import check_constraint_names
@@ -324,7 +325,9 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog, result.allocations, cands, now.date()),
         notes=list(result.notes),
-        reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
+        reasons=explain_empty(list(result.reasons), job.constraints, catalog.offers.empty,
+                              catalog.available_providers),
+        created_at=now.isoformat(timespec="seconds"))
     said = _user_calibration(job, cands)
     if said:
         plan.notes.insert(0, f"Throughput {said}")

@@ -151,8 +151,12 @@ def _prices_line(snap: dict) -> str:
         files.append(f"{f['provider']}/{name}" if f.get("dated", True) else str(f["path"]))
     where = f" Snapshot files: {', '.join(files)}." if files else ""
     if not snap.get("price_age"):  # a plan written before price ages were recorded
-        return f"Prices: oldest price searched as of {snap.get('oldest_as_of')}.{where}"
+        oldest = snap.get("oldest_as_of")
+        return (f"Prices: oldest price searched as of {oldest}.{where}" if oldest
+                else f"Prices: no offers searched.{where}")
     age = PriceAge.from_json(snap["price_age"])
+    if not age.oldest_used and not age.oldest_searched:
+        return f"Prices: none used; {age.searched_text()}.{where}"
     used = (f"Oldest price used: {age.used_text()}" if age.oldest_used
             else f"Prices: none used; oldest searched as of {age.oldest_searched}")
     return f"{used}; {age.searched_text()}.{where}"
