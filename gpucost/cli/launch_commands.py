@@ -248,12 +248,15 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
     if plan is not None:
         plan_id = plan.plan_id
     check_plan_id(plan_id)
+    skipped: list[tuple[str, str]] = []
     found, complete = find_plan_instances(
         plan_id, providers, regions, load_config(config_path), {"gcp": {"project": project}},
-        warn=_err, method="inspect")
+        warn=lambda _: None, method="inspect", skipped=skipped)  # said in the report
     report = status_report([i for _, items in found for i in items],
                            plan_cost_usd=plan.total_cost_usd if plan else None,
-                           budget_usd=plan.budget_usd if plan else None)
+                           budget_usd=plan.budget_usd if plan else None,
+                           searched=[backend.name for backend, _ in found],
+                           not_searched=skipped)
     pace = None
     if follow and plan is not None:
         from datetime import UTC, datetime
@@ -276,10 +279,6 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
             click.echo(line)
         for line in format_progress(pace) if pace is not None else []:
             click.echo(line)
-        if not complete:
-            searched = ", ".join(backend.name for backend, _ in found) or "no provider"
-            click.echo(f"(searched: {searched}); not every provider could be searched (see "
-                       "above), so this list may be incomplete")
     for warning in report.warnings:
         _err(f"gpucost: warning: {warning}")
     return 0 if complete else 1

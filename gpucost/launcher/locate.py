@@ -24,11 +24,13 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
                         config: LaunchConfig,
                         overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
                         warn: Callable[[str], None] = print,
-                        method: str = "find") -> tuple[Found, bool]:
+                        method: str = "find",
+                        skipped: list[tuple[str, str]] | None = None) -> tuple[Found, bool]:
     """The plan's instances per searched backend, and whether every provider could be
     searched: one that could not (no credentials, no region) makes the answer
     incomplete, since "no instances found" would not be true of it. ``method`` names the
-    backend method that searches (``inspect`` for ``status``)."""
+    backend method that searches (``inspect`` for ``status``). Each provider that could not
+    be searched is also appended to ``skipped`` as (name, why)."""
     check_plan_id(plan_id)  # never a wildcard: one plan's instances, matched exactly
     state = read_state(plan_id) or {}
     recorded_all: dict[str, dict[str, Any]] = state.get("providers") or {}
@@ -47,5 +49,7 @@ def find_plan_instances(plan_id: str, providers: Sequence[str], regions: Sequenc
             found.append((backend, getattr(backend, method)(plan_id, search_regions)))
         except LaunchError as exc:
             warn(f"gpucost: warning: {name} not searched: {exc}")
+            if skipped is not None:
+                skipped.append((name, str(exc)))
             complete = False
     return found, complete

@@ -42,9 +42,20 @@ class StatusReport:
     plan_cost_usd: float | None
     budget_usd: float | None
     warnings: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)  # providers searched
+    not_searched: list[tuple[str, str]] = field(default_factory=list)  # (provider, why)
+
+    @property
+    def complete(self) -> bool:
+        """Every provider was searched: an empty list means no instances, not 'unknown'."""
+        return not self.not_searched
 
     def to_json(self) -> dict[str, Any]:
-        return {"instances": [r.to_json() for r in self.rows], "spend_usd": self.spend_usd,
+        return {"complete": self.complete, "searched": self.searched,
+                "not_searched": [{"provider": p, "reason": why}
+                                 for p, why in self.not_searched],
+                "instances": [r.to_json() for r in self.rows],
+                "spend_usd": self.spend_usd if self.searched else None,
                 "plan_cost_usd": self.plan_cost_usd, "budget_usd": self.budget_usd,
                 "warnings": self.warnings}
 
@@ -87,15 +98,19 @@ def _first(instances: list[Instance], key: str) -> float | None:
 
 def status_report(instances: list[Instance], now: datetime | None = None, *,
                   plan_cost_usd: float | None = None,
-                  budget_usd: float | None = None) -> StatusReport:
+                  budget_usd: float | None = None, searched: list[str] | None = None,
+                  not_searched: list[tuple[str, str]] | None = None) -> StatusReport:
     """Spend per instance and in all; the plan's cost and budget come from the plan file
-    when given, else from what launch wrote on the instances."""
+    when given, else from what launch wrote on the instances. ``searched`` /
+    ``not_searched``: the providers looked at, and those that could not be (with why);
+    ``searched`` defaults to the providers of ``instances``."""
     now = now or datetime.now(UTC)
     rows = [instance_status(i, now) for i in instances]
     spend = sum(r.spend_usd or 0.0 for r in rows)
     cost = plan_cost_usd if plan_cost_usd is not None else _first(instances, "plan_cost_usd")
     budget = budget_usd if budget_usd is not None else _first(instances, "budget_usd")
-    warnings = []
+    not_searched = list(not_searched or [])
+    warnings = [f"{name} not searched: {why}" for name, why in not_searched]
     if cost is not None and spend > cost:
         warnings.append(f"spend so far {money(spend)} is past the plan's cost of {money(cost)}")
     if budget is not None and spend > budget:
@@ -110,11 +125,17 @@ def status_report(instances: list[Instance], now: datetime | None = None, *,
     if unpriced:
         warnings.append(f"no spend known for {', '.join(unpriced)} (launched without price "
                         "tags, or no start time)")
-    return StatusReport(rows, spend, cost, budget, warnings)
+    if searched is None:
+        searched = list(dict.fromkeys(i.provider for i in instances))
+    return StatusReport(rows, spend, cost, budget, warnings, list(searched), not_searched)
 
 
 def format_report(report: StatusReport, plan_id: str) -> list[str]:
     """The table ``gpucost status`` prints."""
+    if not report.searched:  # nothing was looked at: no count or spend to report
+        why = "; ".join(f"{p}: {w}" for p, w in report.not_searched) or "none given"
+        return [f"No provider could be searched ({why}): plan {plan_id}'s instances and "
+                "spend are unknown."]
     lines = []
     for row in report.rows:
         i = row.instance
@@ -134,6 +155,9 @@ def format_report(report: StatusReport, plan_id: str) -> list[str]:
     if report.budget_usd is not None:
         total += f"; budget {money(report.budget_usd)}"
     lines.append(total + " (uptime x the plan's $/hour)")
+    if report.not_searched:
+        lines.append(f"Not searched: {', '.join(p for p, _ in report.not_searched)} (see "
+                     f"the warnings): the list and the spend may be incomplete.")
     return lines
 
 

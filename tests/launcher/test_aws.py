@@ -5,6 +5,8 @@ at the botocore event boundary) and injected capacity errors."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -322,4 +324,16 @@ def test_down_and_status_exit_1_when_a_provider_could_not_be_searched(monkeypatc
         assert code == 1, (out, err)
         assert "aws not searched" in err
         assert "No instances of plan bert-ft-1a2b3c4d found." not in out
-        assert "not every provider could be searched" in out
+        if command == "down":
+            assert "not every provider could be searched" in out
+        else:  # status: says so in the text, with no count or spend to mislead
+            assert out.startswith("No provider could be searched (aws: ")
+            assert "Spend so far" not in out and "0 instance(s)" not in out
+    # ... and in the JSON (issue 20, item 9)
+    code, out, err = run_cli("status", "bert-ft-1a2b3c4d", "--region", "us-west-2", "-o",
+                             "json")
+    data = json.loads(out)
+    assert code == 1 and data["complete"] is False and data["searched"] == []
+    assert {p["provider"] for p in data["not_searched"]} == {"aws", "gcp"}
+    assert data["spend_usd"] is None
+    assert any(w.startswith("aws not searched") for w in data["warnings"])
