@@ -32,6 +32,7 @@ from gpucost.performance.step_time import (
     layouts_for,
     runnable_gpu_counts,
 )
+from gpucost.performance.user_calibration import rate_factors
 
 # Elements of one (classes x counts x layouts) array evaluated at a time: bounds the
 # model's memory whatever the catalog or the instance limit.
@@ -185,6 +186,10 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
                 full = np.broadcast_to(values, ev.tokens_per_s.shape)
                 out[np.ix_(chunk, cols)] = np.take_along_axis(full, k[:, :, None],
                                                               axis=2)[:, :, 0]
+
+    # A team's own calibration (gpucost calibrate), if one is active: one factor per GPU.
+    tokens *= rate_factors(classes.keys["gpu"], run.stack, run.precision,
+                           run.utilization)[:, None]
 
     gpus = counts[None, :] * classes.gpus_per_instance[:, None]
     per_token = job_flops_per_token(run, shape)
