@@ -53,6 +53,8 @@ class GpuSpec:
     # Fabric) total, None for GPUs without one, and the PCIe x16 host link.
     nvlink_gb_s: float | None = None
     pcie_gb_s: float = 32.0
+    # SXM/OAM modules, Grace-Blackwell superchips, or PCIe cards (workstation, GeForce).
+    form_factor: str = ""
 
     @property
     def flash_attention(self) -> bool:
@@ -101,6 +103,7 @@ def gpu_specs() -> dict[str, GpuSpec]:
             datasheet=row["datasheet"],
             nvlink_gb_s=_float_or_none(row["nvlink_gb_s"]),
             pcie_gb_s=float(row["pcie_gb_s"]),
+            form_factor=row.get("form_factor", ""),
         )
     return specs
 

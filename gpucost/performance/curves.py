@@ -153,7 +153,7 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     (class, or class + number of classes for spot offers)."""
     shape = run.shape
     grid = grid_for(shape)
-    classes, codes = hardware_classes(offers, run.precision)
+    classes, codes = hardware_classes(offers, run.precision, run.stack)
     if counts is None:
         counts = instance_counts(shape, classes.gpus_per_instance, max(n_max, 1))
     counts = np.asarray(counts, dtype=np.int64)
