@@ -188,7 +188,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
                      f"{curves.shape.experts} experts, {curves.shape.experts_per_token} per "
                      f"token, expert width {curves.shape.expert_hidden_size:,.0f} (set them "
                      "in model:)")
-        return Candidates(table, funnel, notes, curves, excluded)
+    return Candidates(table, funnel, notes, curves, excluded)
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
