@@ -119,6 +119,9 @@ def test_plan_and_frontier_say_they_are_calibrated(run_cli, shipped, tmp_path):
     assert h100_after["cost_usd"] > h100["cost_usd"] * 1.1  # slower H100s cost more
     front = run_cli("frontier", job, "--points", "2", "--calibration", profile_path)
     assert "calibrated on 12 of your measurements" in front.out
+    front_json = json.loads(run_cli("frontier", job, "--points", "2", "-o", "json",
+                                    "--calibration", profile_path).out)
+    assert front_json["calibration"].startswith("calibrated on 12 of your measurements")
 
 
 def test_calibrate_stores_the_profile_in_the_config_folder(run_cli, shipped, tmp_path,
