@@ -25,7 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from gpucost.catalog.interconnect import fill_interconnect
-from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, sort_offers
+from gpucost.catalog.schema import (
+    OFFER_COLUMNS,
+    OFFER_KEY,
+    coerce_offers,
+    empty_offers,
+    sort_offers,
+)
 from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 
@@ -94,16 +100,27 @@ def _dated_files(provider_dir: Path) -> list[SnapshotFile]:
                 date = dt.date.fromisoformat(match.group(1))
             except ValueError:  # 2025-02-30.csv: not a snapshot name after all
                 continue
-            found.append(SnapshotFile(path, provider_dir.name, date))
+            found.append(SnapshotFile(path, provider_dir.name.lower(), date))
     return found
 
 
 def _snapshot_files_in(folder: Path) -> list[SnapshotFile]:
     """Files of ``folder`` laid out as <provider>/<date>.csv, or, for one provider's
-    folder (``pricing_snapshots/gcp``), its own <date>.csv files."""
-    found = []
+    folder (``pricing_snapshots/gcp``), its own <date>.csv files. Provider names are
+    lower case; ``aws/`` and ``AWS/`` side by side would read one provider twice, so
+    they are refused."""
+    found: list[SnapshotFile] = []
+    seen: dict[str, str] = {}
     for provider_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        found.extend(_dated_files(provider_dir))
+        files = _dated_files(provider_dir)
+        name = provider_dir.name.lower()
+        if files and name in seen:
+            raise InputError(str(folder), "provider folders",
+                             f"one folder per provider, got both {quote(seen[name])} and "
+                             f"{quote(provider_dir.name)}")
+        if files:
+            seen[name] = provider_dir.name
+        found.extend(files)
     return found or _dated_files(folder)
 
 
@@ -203,10 +220,12 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
                  for f in found]
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(dt.UTC).date()  # UTC, as snapshot names are
     frames, quotas, read = [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
+        if f.dated:
+            _refuse_other_providers(f, offers)
         frames.append(offers)
         quotas.append(read_quotas(f))
         _refuse_future(f, offers, today)
@@ -221,11 +240,39 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
                     "old); run `gpucost refresh` for current prices", StaleSnapshotWarning,
                     stacklevel=2)
     offers = pd.concat(frames, ignore_index=True) if frames else empty_offers()
+    _refuse_duplicates(offers, [f.path for f, frame in zip(files, frames, strict=True)
+                                for _ in range(len(frame))])
     non_empty = [q for q in quotas if len(q)]
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
     return Catalog(offers=sort_offers(offers), files=read, quotas=quota_table,
                    available_providers=sorted({f.provider for f in found if f.dated}))
+
+
+def _refuse_other_providers(f: SnapshotFile, offers: pd.DataFrame) -> None:
+    """A file under ``aws/`` holds AWS offers only: a ``gcp`` row there would be listed
+    beside the real GCP offers (and win plans) without anyone having fetched it."""
+    wrong = (offers["provider"] != f.provider).to_numpy().nonzero()[0]
+    if len(wrong):
+        raise InputError(f"{f.path}, row {int(wrong[0]) + 2}", "provider",
+                         f"expected {quote(f.provider)} (the folder's provider), got "
+                         f"{quote(offers['provider'].iat[int(wrong[0])])}")
+
+
+def _refuse_duplicates(offers: pd.DataFrame, paths: list[Path]) -> None:
+    """The same offer in two files would be counted twice (and the cheaper one would win
+    whichever file is right): refuse, naming both files."""
+    dup = offers.duplicated(OFFER_KEY, keep=False)
+    if not dup.any():
+        return
+    rows = dup.to_numpy().nonzero()[0]
+    first = offers.iloc[int(rows[0])]
+    same = [int(i) for i in rows if tuple(offers.iloc[int(i)][OFFER_KEY]) ==
+            tuple(first[OFFER_KEY])]
+    names = " and ".join(sorted({str(paths[i]) for i in same}))
+    raise InputError(names, "offers", "each offer (provider, region, instance_type, pricing) "
+                     f"in one file only; {quote(first['provider'])} {quote(first['region'])} "
+                     f"{quote(first['instance_type'])} {first['pricing']} is in both")
 
 
 def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:
