@@ -106,7 +106,6 @@ TEXT_LIMITS: dict[str, int] = {"provider": 32, "region": 64, "zone": 64,
 # Prices are observed dates: nothing before the public clouds sold GPUs, and nothing a
 # pandas timestamp cannot hold (beyond 2262 it raises OutOfBoundsDatetime).
 AS_OF_RANGE = (dt.date(2006, 1, 1), dt.date(2200, 12, 31))
-_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 
 
 class UnknownGpuWarning(UserWarning):
@@ -167,12 +166,11 @@ def coerce_offers(raw: pd.DataFrame, origin: str, *, implausible: str = "refuse"
     original = df.copy()
 
     # Lengths first: nothing below may quote (or even strip) a 100 MB value whole.
+    # (Control characters are kept: every printer escapes them, see formatting.py.)
     for column, limit in TEXT_LIMITS.items():
         text = df[column].astype(str)
         too_long = text.str.len() > limit
         _bad(origin, original, too_long, column, f"at most {limit} characters")
-        _bad(origin, original, text.str.contains(_CONTROL, regex=True), column,
-             "printable text (no control characters)")
     for column in ("provider", "region", "instance_type", "gpu", "pricing", "source"):
         values = df[column]
         _bad(origin, original, values.isna() | (values.astype(str).str.strip() == ""), column,

@@ -36,6 +36,11 @@ from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
+# The largest snapshot file read (local or remote), in MiB: a full refresh of every
+# region of a cloud, spot included, is well under 1 MiB; a 1 GB file used to be read
+# whole (2.2 GB peak). $GPUCOST_SNAPSHOT_MAX_MIB overrides it.
+DEFAULT_MAX_SNAPSHOT_MIB = 32.0
+MAX_SNAPSHOT_ENV = "GPUCOST_SNAPSHOT_MAX_MIB"
 STALE_AFTER_DAYS = 30
 FUTURE_SLACK_DAYS = 1
 
@@ -159,11 +164,50 @@ def find_snapshot_files(path: Path | str | None = None) -> list[SnapshotFile]:
     return _newest_per_provider(candidates)
 
 
-def read_snapshot_file(path: Path | str) -> pd.DataFrame:
-    """Read and validate one snapshot CSV (errors name the file, row and column)."""
-    path = Path(path)
+def max_snapshot_bytes() -> int:
+    """The size cap of one snapshot file (:data:`DEFAULT_MAX_SNAPSHOT_MIB`, or
+    ``$GPUCOST_SNAPSHOT_MAX_MIB``)."""
+    raw = os.environ.get(MAX_SNAPSHOT_ENV, "").strip()
+    if not raw:
+        return int(DEFAULT_MAX_SNAPSHOT_MIB * 1024 * 1024)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        mib = float(raw)
+    except ValueError:
+        mib = float("nan")
+    if not 0 < mib <= 1024 * 1024:  # also refuses nan and inf
+        raise InputError(MAX_SNAPSHOT_ENV, "value", f"a size in MiB above 0, got {quote(raw)}")
+    return int(mib * 1024 * 1024)
+
+
+def too_large(limit: int) -> str:
+    return (f"a snapshot of at most {limit / 1024 / 1024:g} MiB (${MAX_SNAPSHOT_ENV} "
+            "raises the cap); this one is larger")
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most :func:`max_snapshot_bytes` of ``path`` (a larger file, or a device that
+    never ends, is an :class:`InputError`)."""
+    limit = max_snapshot_bytes()
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except IsADirectoryError:
+        raise InputError(str(path), "file", "a CSV snapshot file, not a directory") from None
+    except OSError as exc:
+        raise InputError(str(path), "file", f"a readable CSV snapshot "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:
+        raise InputError(str(path), "file", too_large(limit))
+    return data
+
+
+def read_snapshot_file(path: Path | str) -> pd.DataFrame:
+    """Read and validate one snapshot CSV (errors name the file, row and column; at most
+    :func:`max_snapshot_bytes` are read)."""
+    path = Path(path)
+    data = _read_capped(path)
+    try:
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         reason = " ".join(str(exc).split())  # pandas' messages span lines
         raise InputError(str(path), "file", f"a readable CSV snapshot ({reason})") from None
@@ -247,6 +291,26 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
     return Catalog(offers=sort_offers(offers), files=read, quotas=quota_table,
                    available_providers=sorted({f.provider for f in found if f.dated}))
+
+
+def check_snapshot_folder(folder: Path) -> None:
+    """Read every newest snapshot (and quota) file of ``folder`` as :func:`load_catalog`
+    would, raising :class:`InputError` for the first bad one; warnings are left to the
+    real read. Used before a fetched remote copy replaces the cached one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        files = find_snapshot_files(folder)
+        frames = []
+        for f in files:
+            offers = read_snapshot_file(f.path)
+            if f.dated:
+                _refuse_other_providers(f, offers)
+            read_quotas(f)
+            frames.append(offers)
+        if frames:
+            _refuse_duplicates(pd.concat(frames, ignore_index=True),
+                               [f.path for f, frame in zip(files, frames, strict=True)
+                                for _ in range(len(frame))])
 
 
 def _refuse_other_providers(f: SnapshotFile, offers: pd.DataFrame) -> None:

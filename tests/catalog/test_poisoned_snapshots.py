@@ -102,13 +102,6 @@ def test_a_huge_instance_type_is_refused_quickly_and_not_printed(run, tmp_path):
     assert "row 2: instance_type: expected at most 128 characters" in line
 
 
-def test_control_characters_in_a_text_column_are_refused(run, tmp_path):
-    snap = folder(tmp_path, {f"aws/{TODAY}.csv": [P4D.replace("test: hand-made",
-                                                              "x\x1b[2J forged")]})
-    line = refused(*run("prices", "--snapshot", snap))
-    assert "row 2: source: expected printable text" in line and "\x1b" not in line
-
-
 def test_adapters_may_drop_an_implausible_row_with_a_warning_naming_it(make_raw, make_row):
     rows = [make_row(), make_row(instance_type="p4d.24xlarge", gpu="A100-40GB",
                                  gpu_memory_gib="40", gpu_count="4096")]
