@@ -260,6 +260,18 @@ def _snapshot_info(catalog: Catalog) -> dict:
     }
 
 
+def _user_calibration(job: JobSpec, cands: list[Candidates]) -> str | None:
+    """"calibrated on 3 of your measurements (H100, pytorch)" when a team's profile
+    (gpucost calibrate) changed the speed of offers this job could use."""
+    from gpucost.performance.user_calibration import active_profile
+
+    profile, run = active_profile(), job.runs[0]
+    if profile is None or run.utilization is not None:
+        return None
+    return profile.describe({g for c in cands for g in c.table["gpu"]}, run.stack,
+                            run.precision)
+
+
 def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              now: dt.datetime | None = None) -> Plan:
     """The cheapest plan for ``job`` over ``catalog``'s offers.
@@ -288,6 +300,9 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog), notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
+    said = _user_calibration(job, cands)
+    if said:
+        plan.notes.insert(0, f"Throughput {said}")
     over = _over_budget(job, cands, result)
     if over is not None:
         plan.over_budget, fits = over
