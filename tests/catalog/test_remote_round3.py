@@ -132,18 +132,20 @@ def test_a_bad_200_answer_keeps_the_cached_copy(server, capsys, mode, expected):
 def test_a_poisoned_bucket_file_keeps_the_cached_copy(s3_endpoint, capsys):  # noqa: F811
     import boto3
 
+    # (moto's server keeps one store per process: a prefix of its own for this test)
+
     s3 = boto3.client("s3", endpoint_url=f"http://{s3_endpoint.get_host_and_port()[0]}:"
                                          f"{s3_endpoint.get_host_and_port()[1]}")
-    s3.put_object(Bucket="team", Key=f"p/aws/{TODAY}.csv", Body=GOOD)
-    code, offers, err = json_prices(capsys, "s3://team/p")
+    s3.put_object(Bucket="team", Key=f"poisoned/aws/{TODAY}.csv", Body=GOOD)
+    code, offers, err = json_prices(capsys, "s3://team/poisoned")
     assert code == 0 and len(offers) == 1, err
-    s3.put_object(Bucket="team", Key=f"p/aws/{TODAY}.csv",
+    s3.put_object(Bucket="team", Key=f"poisoned/aws/{TODAY}.csv",
                   Body=GOOD.replace(b"32.77", b"1e-09"))
-    line = one_line(*run(capsys, "prices", "--snapshot", "s3://team/p"))
-    assert f"s3://team/p/aws/{TODAY}.csv, row 2: usd_per_hour" in line
+    line = one_line(*run(capsys, "prices", "--snapshot", "s3://team/poisoned"))
+    assert f"s3://team/poisoned/aws/{TODAY}.csv, row 2: usd_per_hour" in line
     assert "the copy cached earlier is kept" in line
     s3_endpoint.stop()
-    code, offers, err = json_prices(capsys, "s3://team/p")
+    code, offers, err = json_prices(capsys, "s3://team/poisoned")
     assert code == 0 and [o["usd_per_hour"] for o in offers] == [32.77], err
 
 
@@ -206,12 +208,12 @@ def test_a_stalled_s3_endpoint_falls_back_to_the_cache_in_seconds(
 
     host, port = s3_endpoint.get_host_and_port()
     boto3.client("s3", endpoint_url=f"http://{host}:{port}").put_object(
-        Bucket="team", Key=f"p/aws/{TODAY}.csv", Body=GOOD)
-    assert json_prices(capsys, "s3://team/p")[0] == 0
+        Bucket="team", Key=f"stalled/aws/{TODAY}.csv", Body=GOOD)
+    assert json_prices(capsys, "s3://team/stalled")[0] == 0
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", silent_endpoint)
     monkeypatch.setenv("GPUCOST_REMOTE_TIMEOUT", "2")
     started = time.monotonic()
-    code, offers, err = json_prices(capsys, "s3://team/p")
+    code, offers, err = json_prices(capsys, "s3://team/stalled")
     assert code == 0, err
     assert time.monotonic() - started < 8
     assert "using the copy cached" in err and [o["usd_per_hour"] for o in offers] == [32.77]
