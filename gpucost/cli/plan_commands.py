@@ -6,6 +6,7 @@ import json
 
 import click
 
+from gpucost.catalog.age import PriceAge, price_age, utc_today, warn_if_stale
 from gpucost.catalog.snapshot import load_catalog
 from gpucost.cli.options import calibration_option, snapshot_option
 from gpucost.job.parse import load_job
@@ -37,6 +38,7 @@ def plan_command(job_file: str, output: str, snapshot: str | None,
     catalog = load_catalog(snapshot, providers=job.constraints.providers)
     with use_profile(load_profile_for_cli(calibration)):
         plan = plan_job(job, catalog)
+    warn_if_stale(PriceAge.from_json(plan.snapshot["price_age"]))
     if output == "json":
         click.echo(plan.to_json())
     else:
@@ -69,6 +71,8 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
     profile = load_profile_for_cli(calibration)
     with use_profile(profile):
         curve = frontier(job, catalog, points)
+    # The curve's points name instance types only: tell the age of what was searched.
+    warn_if_stale(price_age([], catalog.offers, utc_today()))
     run = job.runs[0]
     said = (profile.describe(set(catalog.offers["gpu"]), run.stack, run.precision)
             if profile is not None and run.utilization is None else None)

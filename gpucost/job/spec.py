@@ -126,6 +126,7 @@ class Constraints:
     max_instances: int = DEFAULT_MAX_INSTANCES  # per offer
     max_gpus: int | None = None  # over the whole plan
     budget_usd: float | None = None
+    vendors: tuple[str, ...] = ()  # lower-case GPU vendors allowed: nvidia, amd, intel
 
 
 @dataclass(frozen=True)

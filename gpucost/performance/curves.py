@@ -96,7 +96,7 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     """Curves for ``run`` over the hardware classes of ``offers``, and each offer's curve
     row in ``rate`` (class, or class + number of classes for spot offers)."""
     shape = run.shape
-    classes, codes = hardware_classes(offers, run.precision)
+    classes, codes = hardware_classes(offers, run.precision, run.stack)
     counts = np.arange(1, max(n_max, 1) + 1)
     # A job given as FLOPs alone states no model: its throughput is sized like the
     # reference model, but no model state is asked to fit.

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.age import price_age
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
@@ -42,7 +43,7 @@ def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates
     """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
     table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
     return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes,
-                      c.curves)
+                      c.curves, c.excluded)
 
 
 def _alternative(gpu: str, result: ModeResult, note: str = "") -> Alternative:
@@ -71,7 +72,7 @@ def _per_gpu(job: JobSpec, cands: list[Candidates]) -> dict[str, ModeResult]:
 
 
 def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
-                  chosen: set[str]) -> list[Alternative]:
+                  chosen: set[str], excluded: dict[str, str]) -> list[Alternative]:
     budget = job.constraints.budget_usd
     out = []
     for gpu, result in per_gpu.items():
@@ -80,6 +81,9 @@ def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
         over = result.feasible and budget is not None and result.cost_usd > budget
         out.append(_alternative(gpu, result, f"over the {money(budget)} budget" if over
                                 else ""))
+    for gpu, why in excluded.items():
+        if gpu not in per_gpu and gpu not in chosen:
+            out.append(Alternative(gpu, "", "", "", "", 0, None, None, False, note=why))
     return sorted(out, key=lambda a: (not a.meets_deadline, a.cost_usd or 0.0,
                                       a.instances, a.offers, a.gpu))
 
@@ -246,8 +250,13 @@ def _requirements(job: JobSpec, allocations: list) -> dict:
             "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
 
 
-def _snapshot_info(catalog: Catalog) -> dict:
+def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
+                   today: dt.date) -> dict:
     offers = catalog.offers
+    searched = [c.table for c in cands if len(c.table)]
+    age = price_age([(a.provider, a.region, a.instance_type, a.pricing, a.as_of)
+                     for a in allocations],
+                    pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
         "files": [{"provider": f.provider, "path": str(f.path),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
@@ -257,6 +266,9 @@ def _snapshot_info(catalog: Catalog) -> dict:
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),
         "stale_rows": int(offers["stale"].sum()),
+        # The age of the prices the plan uses and of the offers it searched (row as_of
+        # dates, never file names): see gpucost.catalog.age.
+        "price_age": age.to_json(),
     }
 
 
@@ -298,7 +310,8 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         assumptions=_assumptions(job, cands, chosen,
                                  any(a.pricing == "spot" for a in result.allocations)),
         allocations=result.allocations, status=result.status, solver=result.solver,
-        snapshot=_snapshot_info(catalog), notes=list(result.notes),
+        snapshot=_snapshot_info(catalog, result.allocations, cands, now.date()),
+        notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
     said = _user_calibration(job, cands)
     if said:
@@ -311,5 +324,6 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         per_gpu = _per_gpu(job, cands)
         plan.baseline = _baseline(job, per_gpu, cands)
         plan.naive = _naive(job, cands, plan.baseline)
-        plan.alternatives = _alternatives(job, per_gpu, chosen)
+        excluded = {g: why for c in cands for g, why in c.excluded.items()}
+        plan.alternatives = _alternatives(job, per_gpu, chosen, excluded)
     return plan
