@@ -127,6 +127,7 @@ class Constraints:
     max_gpus: int | None = None  # over the whole plan
     budget_usd: float | None = None
     vendors: tuple[str, ...] = ()  # lower-case GPU vendors allowed: nvidia, amd, intel
+    launchable: bool = False  # only providers `gpucost launch` can start instances on
 
 
 @dataclass(frozen=True)
