@@ -47,7 +47,7 @@ _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size
                "activated_parameters"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd", "vendors", "min_reliability"}
+                    "budget_usd", "vendors", "launchable", "min_reliability"}
 
 
 def shown(value: Any) -> str:
@@ -126,6 +126,12 @@ class _Reader:
         if folded not in options:
             raise self.fail(path, f"one of {', '.join(options)}", value)
         return str(folded)
+
+    def boolean(self, data: Mapping[str, Any], key: str, path: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(path, "true or false", value)
+        return value
 
     def string_list(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = data.get(key) or []
@@ -305,6 +311,7 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
         budget_usd=r.number(data, "budget_usd", "constraints.budget_usd",
                             "constraints.budget_usd"),
         vendors=tuple(dict.fromkeys(vendors)),
+        launchable=r.boolean(data, "launchable", "constraints.launchable"),
         min_reliability=_share(r, data, "min_reliability"),
     )
 

@@ -36,6 +36,7 @@ from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
 from gpucost.performance.curves import performance_curves
+from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 _FAMILY = re.compile(r"^([a-z]+)")
 
@@ -88,6 +89,9 @@ def _restrict(offers: pd.DataFrame, constraints: Constraints,
         ("vendors " + ", ".join(constraints.vendors),
          offers["gpu"].map(vendor_of).isin(constraints.vendors) if constraints.vendors
          else None),
+        ("launchable: true (providers `gpucost launch` runs: "
+         + ", ".join(LAUNCHABLE_PROVIDERS) + ")",
+         offers["provider"].isin(LAUNCHABLE_PROVIDERS) if constraints.launchable else None),
     ]
     funnel.append(("snapshot", len(offers)))
     mask = pd.Series(True, index=offers.index)

@@ -17,9 +17,10 @@ from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
 from gpucost.planner.names import check_constraint_names
-from gpucost.planner.plan import Alternative, Plan
+from gpucost.planner.plan import Allocation, Alternative, Plan
 from gpucost.planner.result import ModeResult
 from gpucost.planner.single import evaluate_offers, solve_single
+from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 ModeSolver = Callable[[list[Candidates], tuple[RunSpec, ...], Constraints, Assumptions],
                       ModeResult]
@@ -155,7 +156,7 @@ def _naive(job: JobSpec, cands: list[Candidates], baseline: Alternative | None
         instances += int(row["instances"])
     return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
                        top["pricing"], instances, cost, result.earliest_hours, False,
-                       "misses the deadline even at max_instances")
+                       "misses the deadline even at its fastest size")
 
 
 # Deadlines tried, as multiples of the job's, to say what would fit a budget.
@@ -284,6 +285,17 @@ def _user_calibration(job: JobSpec, cands: list[Candidates]) -> str | None:
                             run.precision)
 
 
+def launch_note(allocations: list[Allocation]) -> str:
+    """What `gpucost launch` cannot start in these allocations, and how to run them."""
+    others = list(dict.fromkeys(f"{a.provider} {a.instance_type}" for a in allocations
+                                if a.provider not in LAUNCHABLE_PROVIDERS))
+    if not others:
+        return ""
+    return (f"`gpucost launch` starts only {' and '.join(LAUNCHABLE_PROVIDERS)} "
+            f"instances; launch {', '.join(others)} with: gpucost export PLAN.json --format "
+            "skypilot (or set constraints.launchable: true to plan without them)")
+
+
 def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              now: dt.datetime | None = None) -> Plan:
     """The cheapest plan for ``job`` over ``catalog``'s offers.
@@ -316,6 +328,9 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     said = _user_calibration(job, cands)
     if said:
         plan.notes.insert(0, f"Throughput {said}")
+    unlaunchable = launch_note(result.allocations)
+    if unlaunchable:
+        plan.notes.insert(0, unlaunchable)
     over = _over_budget(job, cands, result)
     if over is not None:
         plan.over_budget, fits = over

@@ -15,7 +15,7 @@ import pandas as pd
 
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.planner.candidates import Candidates, best_instances, run_hours, tie_break_order
-from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason
+from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason, speed_limit
 from gpucost.planner.plan import Allocation
 from gpucost.planner.result import ModeResult, infeasible
 
@@ -57,13 +57,14 @@ def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
     return ok.iloc[order]
 
 
-def deadline_miss(evaluated: pd.DataFrame, run: RunSpec) -> tuple[str, float]:
+def deadline_miss(evaluated: pd.DataFrame, run: RunSpec, cands: Candidates,
+                  constraints: Constraints) -> tuple[str, float]:
     """Why no cluster in ``evaluated`` meets ``run``'s deadline, and its earliest finish
-    (the fastest cluster, at max instances)."""
+    (the fastest cluster), with the limit that stops it going faster."""
     fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
     where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
     hours = float(fastest["hours"])
-    return deadline_reason(run, hours, where), hours
+    return deadline_reason(run, hours, where, speed_limit(cands, fastest, constraints)), hours
 
 
 def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
@@ -80,7 +81,7 @@ def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
     evaluated = evaluate_offers(cands, run, assumptions)
     ranked = best_rows(evaluated)
     if ranked.empty:
-        reason, earliest = deadline_miss(evaluated, run)
+        reason, earliest = deadline_miss(evaluated, run, cands, constraints)
         return infeasible([reason], solver("infeasible"), earliest)
     best = ranked.iloc[0]
     if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:

@@ -29,6 +29,11 @@ REGISTRY: dict[str, str] = {
     "vast": "gpucost.providers.vast:VastProvider",
 }
 ENTRY_POINT_GROUP = "gpucost.providers"
+# The providers `gpucost launch` can start instances on (its backends,
+# gpucost.launcher.backends.REGISTRY; a test keeps the two equal). Plans name the others'
+# allocations, which run through `gpucost export --format skypilot`, and a job's
+# ``constraints.launchable: true`` keeps plans to these.
+LAUNCHABLE_PROVIDERS: tuple[str, ...] = ("aws", "gcp")
 
 
 def registered() -> dict[str, str]:
@@ -55,5 +60,5 @@ def get_provider(name: str, **options: object) -> Provider:
     return import_class(known[name])(**options)
 
 
-__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "FetchResult", "Provider", "ProviderUnavailable",
-           "get_provider", "provider_names", "registered"]
+__all__ = ["ENTRY_POINT_GROUP", "LAUNCHABLE_PROVIDERS", "REGISTRY", "FetchResult", "Provider",
+           "ProviderUnavailable", "get_provider", "provider_names", "registered"]

@@ -122,3 +122,12 @@ def test_user_catalog(run_cli, tmp_path):
     e = json.loads(res.out)
     assert e["offer"]["usd_per_hour"] == 20.0
     assert e["totals"]["cost_usd"] == pytest.approx(16 * 20.0 * e["totals"]["hours"])
+
+
+def test_markdown_output(run_cli):
+    res = run_cli("estimate", EXAMPLES / "sweep.yaml", "--instance-type", "p5.48xlarge",
+                  "--instances", "1", "-o", "markdown")
+    assert res.code == 0, res.err
+    assert res.out.startswith("### gpucost estimate: october-sweep on 1 x p5.48xlarge")
+    assert "| run | time | P10-P90 | cost | tokens/s | deadline |" in res.out
+    assert "| ablation-3b |" in res.out and "Budget met:" in res.out
