@@ -139,7 +139,7 @@ def test_min_reliability_filters_marketplace_hosts_only(tmp_path):
     offers = read_snapshot_file(path)
     aws = coerce_offers(offers.head(1).assign(provider="aws", region="us-east-1",
                                               reliability=float("nan"),
-                                              instance_type="g6e.xlarge", gpu="L40S",
+                                              instance_type="g6e.xlarge", gpu="L40S", gpu_count=1,
                                               gpu_memory_gib=48.0, usd_per_hour=5.0), "t")
     catalog = Catalog(offers=coerce_offers(pd.concat([offers, aws], ignore_index=True), "t"))
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
