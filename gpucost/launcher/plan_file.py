@@ -142,6 +142,7 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
                         if a.get("precision_used") else ""),
         run=r.text(a, "run", f"{name}.run", empty=True) if a.get("run") else "",
         as_of=_date(r, a, "as_of", f"{name}.as_of") if a.get("as_of") else "",
+        work_share=r.number(a, "work_share", f"{name}.work_share", null=True, maximum=1.0),
     )
 
 
