@@ -279,3 +279,16 @@ def test_hostile_measurement_files_are_one_line_exit_2(run_cli, tmp_path, name, 
     assert res.code == 2, res.out
     assert len(res.err_lines) == 1 and words in res.err_lines[0], res.err
     assert "Traceback" not in res.err
+
+
+def test_measurement_naming_a_job_file(run_cli, tmp_path):
+    import shutil
+
+    shutil.copy(EXAMPLES / "llama-7b.yaml", tmp_path / "job.yaml")
+    path = _write(tmp_path, [{"job": "job.yaml", "instance_type": "p5.48xlarge",
+                              "instances": 4, "tokens_per_s_per_gpu": 3000}])
+    res = run_cli("calibrate", path, "--no-store", "-o", "json")
+    assert res.code == 0, res.err
+    (row,) = json.loads(res.out)["measurements"]
+    assert row["gpus"] == 32 and row["measured_tokens_per_s"] == 3000 * 32
+    assert row["stack"] == "pytorch" and row["gpu"] == "H100"
