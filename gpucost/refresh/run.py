@@ -266,7 +266,7 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
             # leave the earlier files as they were
             outcome.path, outcome.offers = None, 0
             outcome.error = (f"{name}: cannot write {out_dir / name} "
-                             f"({exc.strerror or type(exc).__name__})")
+                             f"({exc.strerror or str(exc) or type(exc).__name__})")
             return outcome
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
