@@ -382,14 +382,9 @@ def _check_copy(copy: Path, staging: Path, location: str, cache: Path) -> None:
 def _ensure_cache(folder: Path) -> Path:
     """``folder`` created if need be; a cache that cannot be written (read-only, a file
     in the way) is one line naming it and the variable that moves it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise InputError(str(folder), f"cache folder (${CACHE_ENV})",
-                         f"a writable folder ({exc.strerror or type(exc).__name__})") from None
-    return folder
+    from gpucost.files import check_writable_folder
+
+    return check_writable_folder(folder, f"cache folder (${CACHE_ENV})")
 
 
 def staging_folder(location: str) -> Path:

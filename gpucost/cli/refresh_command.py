@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 import click
 
 from gpucost.catalog.remote import is_remote, publish, staging_folder
 from gpucost.catalog.snapshot import user_snapshot_dir
 from gpucost.cli.options import FiniteFloatRange
+from gpucost.files import check_writable_folder
 from gpucost.providers import provider_names
 from gpucost.refresh.run import (
     DEFAULT_TIMEOUT_S,
@@ -55,7 +55,9 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
     options = {"gcp": {"project": project}} if project else {}
     # A bucket: refresh into a local copy of its newest files, then upload what was written.
     bucket = out_dir if is_remote(out_dir) else None
-    target = staging_folder(bucket) if bucket else Path(out_dir or user_snapshot_dir())
+    # Checked before anything is fetched: a file in the way, a read-only mount.
+    target = (staging_folder(bucket) if bucket
+              else check_writable_folder(out_dir or user_snapshot_dir(), "--out"))
     try:
         outcomes = refresh(names, _split(regions) or None, target,
                            echo=lambda line: click.echo(line, err=True),

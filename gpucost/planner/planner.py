@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,10 @@ from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 ModeSolver = Callable[[list[Candidates], tuple[RunSpec, ...], Constraints, Assumptions],
                       ModeResult]
+
+# The one FLOP count of a job, its "Needs ... FLOPs" line and every MFU printed.
+FLOPS_DEFINITION = ("model FLOPs: 6 x activated parameters + 12 x layers x hidden x "
+                    "sequence (attention) per token")
 
 # One entry per mode; single and divisible plan exactly one run.
 MODE_SOLVERS: dict[str, ModeSolver] = {
@@ -99,7 +105,7 @@ def _short_reason(result: ModeResult) -> str:
 def _gpus_by_price(cands: list[Candidates]) -> list[str]:
     """GPUs in the order a $/GPU-hour ranking shows them (cheapest offer first)."""
     best: dict[str, float] = {}
-    for c in cands:
+    for c in {id(c): c for c in cands}.values():  # a sweep shares one candidate set
         per_gpu_hour = c.table["usd_per_hour"] / c.table["gpu_count"]
         for gpu, price in per_gpu_hour.groupby(c.table["gpu"]).min().items():
             best[str(gpu)] = min(best.get(str(gpu), float("inf")), float(price))
@@ -202,7 +208,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
     from gpucost.performance.published import published_runs, throughput_runs
 
     mfu: dict[str, dict] = {}
-    for c in cands:
+    for c in {id(c): c for c in cands}.values():  # a sweep shares one candidate set
         for gpu, group in c.table.groupby("gpu"):
             if gpu in gpus or not gpus:
                 mfu.setdefault(str(gpu), {"mfu": round(float(group["mfu"].iloc[0]), 3),
@@ -237,7 +243,8 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                       "memory traffic." if run.precision == "fp8" else None),
         "spot": describe_spot(job.assumptions) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
-        "flops_formula": "6 x parameters x tokens unless flops is given",
+        "flops_formula": f"{FLOPS_DEFINITION}, x tokens, unless flops is given; MFU = these "
+                         "FLOPs / (time x dense peak)",
         "billing": "per second",
     }
 
@@ -245,7 +252,10 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
 def _requirements(job: JobSpec, allocations: list) -> dict:
     """Cluster-wide figures and, per allocation, what one GPU holds in its layout."""
     per_gpu = [a.layout["memory_gib_per_gpu"] for a in allocations if a.layout]
+    modelled = all(r.tokens and r.parameters and math.isclose(
+        r.flops, r.tokens * r.shape.flops_per_token, rel_tol=1e-9) for r in job.runs)
     return {"flops": sum(r.flops for r in job.runs),
+            "flops_definition": FLOPS_DEFINITION if modelled else "as given in the job file",
             "memory_gib": max(r.memory_gib for r in job.runs),
             "model_state_gib": max(r.model_state_gib for r in job.runs),
             "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
@@ -259,7 +269,8 @@ def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
                      for a in allocations],
                     pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
-        "files": [{"provider": f.provider, "path": str(f.path),
+        # absolute: `launch` checks prices against this file from any folder
+        "files": [{"provider": f.provider, "path": str(Path(f.path).resolve()),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
                    "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None,
                    **({"origin": f.origin} if f.origin else {})}

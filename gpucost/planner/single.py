@@ -1,9 +1,10 @@
 """``single`` mode: one synchronous run on one homogeneous cluster.
 
 Exactly one offer and an integer number of its instances. The performance model gives
-each offer's throughput at every instance count (its fastest layout that fits memory);
-scanning every count up to the offer's limit and keeping the cheapest that meets the
-deadline is exact and faster than a MILP (see ``candidates.best_instances``).
+each offer's throughput at every runnable instance count (its fastest layout that fits
+memory; other counts cannot split the batch and run nothing); scanning those counts up
+to the offer's limit and keeping the cheapest that meets the deadline is exact and
+faster than a MILP (see ``candidates.best_instances``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ def evaluate_offers(cands: Candidates, run: RunSpec, assumptions: Assumptions) -
     ``meets_deadline`` (False rows are costed at their fastest cluster)."""
     t = cands.table
     curves = cands.curves
-    n, meets = best_instances(cands, run)
-    hours = run_hours(run, curves.rate[t["curve"].to_numpy(), n], curves.startup_hours)
+    n, meets, j = best_instances(cands, run)
+    hours = run_hours(run, curves.rate[t["curve"].to_numpy(), j], curves.startup_hours)
     out = t.copy(deep=False)  # new columns only: the candidate table stays untouched
     out["instances"] = n
     out["hours"] = hours
