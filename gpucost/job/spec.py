@@ -59,6 +59,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "memory.min_gpu_memory_gib": (0, 4096),
     "memory.activation_headroom": (0, 100),
     "deadline_hours": (1 / 60, 10 * 8766),  # a minute to ten years
+    # Plan so that the run finishes by the deadline with this probability (the range is
+    # empirical, from ~50 published runs: beyond 0.95 it has no data to stand on).
+    "deadline_confidence": (0.5, 0.95),
     "count": (0, MAX_RUNS),
     "constraints.max_instances": (0, 100_000),
     "constraints.max_gpus": (0, 10_000_000),
@@ -77,6 +80,7 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 ASSUMPTION_KEYS = tuple(k.split(".", 1)[1] for k in LIMITS if k.startswith("assumptions."))
 INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
+                 "deadline_confidence",
                  "memory.activation_headroom", "model.activated_parameters", "batch_tokens",
                  *(f"assumptions.{k}" for k in ASSUMPTION_KEYS)}
 
@@ -101,6 +105,9 @@ class RunSpec:
     bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
     min_gpu_memory_gib: float | None = None
     activation_headroom: float = DEFAULT_ACTIVATION_HEADROOM
+    # None: plan on the model's central estimate. 0.9: size the cluster so that nine runs
+    # in ten finish by the deadline (gpucost.performance.uncertainty).
+    deadline_confidence: float | None = None
 
     @property
     def shape(self) -> ModelShape:

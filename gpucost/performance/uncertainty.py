@@ -8,7 +8,9 @@ published throughput, each predicted by a fit *without its whole source*
 - ``own``: the fit still had rows of the same GPU, stack and precision class - what a
   "calibrated" estimate is;
 - ``extrapolated``: it had none - what an estimate for a GPU, stack or precision without
-  published data of its own is. Its range is never narrower than the ``own`` one.
+  published data of its own is. Its range is never narrower than the ``own`` one, and
+  symmetric at least: q-quantile of every |residual| either way (too few extrapolated
+  residuals to trust their own skew).
 
 The throughput a run actually gets is taken as predicted x exp(r) with r drawn from the
 matching set, so the wall time that finishes with probability q is
@@ -26,20 +28,19 @@ import numpy as np
 
 from gpucost.performance.published import calibrated_combinations, precision_class
 
-# Fewer extrapolated residuals than this: their quantiles are taken over every residual.
-MIN_RESIDUALS = 8
-
 
 def band(own: np.ndarray, extrapolated: np.ndarray, q: float, own_data: bool) -> float:
-    """The q-quantile of log(actual / predicted) throughput. Extrapolated quantiles lie
-    at least as far out as the calibrated ones on each side."""
+    """The q-quantile of log(actual / predicted) throughput. Extrapolated: at least as far
+    out as the calibrated quantile and as the symmetric one of every |residual| (for a
+    GPU, stack or precision without data the model may err either way)."""
     calibrated = float(np.quantile(own, q)) if len(own) else 0.0
     if own_data:
         return calibrated
-    pool = extrapolated if len(extrapolated) >= MIN_RESIDUALS \
-        else np.concatenate([own, extrapolated])
-    value = float(np.quantile(pool, q)) if len(pool) else calibrated
-    return min(value, calibrated) if q < 0.5 else max(value, calibrated)
+    pool = np.concatenate([own, extrapolated])
+    if not len(pool):
+        return calibrated
+    size = float(np.quantile(np.abs(pool), abs(2.0 * q - 1.0)))
+    return min(-size, calibrated) if q < 0.5 else max(size, calibrated)
 
 
 def coverage(residuals: np.ndarray, own_data: np.ndarray, groups: np.ndarray,
@@ -91,31 +92,22 @@ def has_own_data(gpu: str, stack: str, precision_used: str) -> bool:
 
 def basis(gpu: str, stack: str, precision_used: str) -> str:
     """"calibrated" where the GPU has published data for the stack and precision class;
-    otherwise "extrapolated from <the nearest data>": the same GPU on another stack or
-    precision, else a GPU of the same stack and precision (the most measured one)."""
+    otherwise "extrapolated from <the data its constants come from>": the stack's own
+    published runs (same precision class, then same GPU architecture, then the most
+    measured GPU first), else the same GPU under another stack."""
     if has_own_data(gpu, stack, precision_used):
         return "calibrated"
     from gpucost.catalog.gpus import gpu_specs
     from gpucost.performance.published import throughput_runs
 
     want = precision_class(precision_used)
-    runs = throughput_runs()
     specs = gpu_specs()
     arch = specs[gpu].architecture if gpu in specs else None
-
-    def label(g: str, s: str, p: str) -> str:
-        return f"extrapolated from {g} {s} {p}"
-
-    same_gpu = sorted({(r.stack != stack, r.precision_class != want, r.stack, r.precision_class)
-                       for r in runs if r.gpu == gpu})
-    if same_gpu:
-        _, _, s, p = same_gpu[0]
-        return label(gpu, s, p)
     counts: dict[tuple[str, str, str], int] = {}
-    for r in runs:
+    for r in throughput_runs():
         key = (r.gpu, r.stack, r.precision_class)
         counts[key] = counts.get(key, 0) + 1
-    ranked = sorted(counts, key=lambda k: (k[1] != stack, k[2] != want,
+    ranked = sorted(counts, key=lambda k: (k[1] != stack, k[0] != gpu, k[2] != want,
                                            specs[k[0]].architecture != arch, -counts[k], k))
     g, s, p = ranked[0]
-    return label(g, s, p)
+    return f"extrapolated from {g} {s} {p}"

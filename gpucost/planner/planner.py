@@ -16,7 +16,7 @@ from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
 from gpucost.planner.names import check_constraint_names
-from gpucost.planner.plan import Alternative, Plan
+from gpucost.planner.plan import Allocation, Alternative, Plan
 from gpucost.planner.result import ModeResult
 from gpucost.planner.single import evaluate_offers, solve_single
 
@@ -33,9 +33,40 @@ MODE_SOLVERS: dict[str, ModeSolver] = {
 
 def solve_mode(job: JobSpec, cands: list[Candidates],
                constraints: Constraints | None = None) -> ModeResult:
-    """Solve ``job``'s mode over prepared candidates."""
-    return MODE_SOLVERS[job.mode](cands, job.runs, constraints or job.constraints,
-                                  job.assumptions)
+    """Solve ``job``'s mode over prepared candidates (allocations with their range)."""
+    result = MODE_SOLVERS[job.mode](cands, job.runs, constraints or job.constraints,
+                                    job.assumptions)
+    result.allocations = [with_range(a, job) for a in result.allocations]
+    return result
+
+
+def with_range(alloc: Allocation, job: JobSpec) -> Allocation:
+    """``alloc`` with its P10-P90 hours and basis label. Under ``deadline_confidence`` q
+    the planned hours are the q-quantile's; the range is around the central estimate."""
+    from gpucost.performance.uncertainty import basis_of, throughput_ratio
+
+    run = next((r for r in job.runs if r.name == alloc.run), job.runs[0])
+    label, own = basis_of(run, alloc.gpu, alloc.precision_used)
+    if run.utilization is not None:
+        return replace(alloc, hours_p10=alloc.hours, hours_p90=alloc.hours, basis=label)
+    training = max(alloc.hours - job.assumptions.startup_hours, 0.0)
+    fixed = alloc.hours - training       # start-up: outside the model's range
+    if run.deadline_confidence is not None:  # back to the central estimate
+        training *= throughput_ratio(1.0 - run.deadline_confidence, own)
+    return replace(alloc, basis=label,
+                   hours_p10=fixed + training / throughput_ratio(0.9, own),
+                   hours_p90=fixed + training / throughput_ratio(0.1, own))
+
+
+def mark_toss_ups(plan: Plan) -> None:
+    """Alternatives meeting the deadline whose cost lies inside the plan's P10-P90 cost
+    range: the model cannot tell which is cheaper."""
+    low, high = plan.cost_usd_p10, plan.cost_usd_p90
+    if low is None or high is None or not plan.allocations:
+        return
+    plan.alternatives = [replace(a, toss_up=bool(
+        a.meets_deadline and a.cost_usd is not None and low <= a.cost_usd <= high))
+        for a in plan.alternatives]
 
 
 def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates:
@@ -194,8 +225,6 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                  spot_in_play: bool) -> dict:
     from gpucost.performance import calibration
     from gpucost.performance.goodput import describe, describe_spot
-    from gpucost.performance.published import published_runs, throughput_runs
-
     mfu: dict[str, dict] = {}
     for c in cands:
         for gpu, group in c.table.groupby("gpu"):
@@ -222,8 +251,9 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                         "sequence_length": shape.sequence_length,
                         "batch_tokens": shape.batch_tokens,
                         "derived": list(shape.derived)},
-        "utilization_sources": sorted({r.source.split(",")[0] + ", " + r.name
-                                       for r in (*throughput_runs(), *published_runs())}),
+        "mfu_definition": MFU_DEFINITION,
+        "range": range_text(run),
+        "utilization_sources": utilization_sources(run.stack),
         "goodput": describe(job.assumptions),
         "precision": (f"Precision: fp8 runs linear layers at {calib.fp8_gemm_speedup:g}x "
                       "their bf16 speed "
@@ -235,6 +265,46 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
         "flops_formula": "6 x parameters x tokens unless flops is given",
         "billing": "per second",
     }
+
+
+# One MFU definition everywhere (layouts, assumptions, validation): model FLOPs per token
+# (6 x activated parameters + causal-free attention 12 L h s, PaLM's convention, no
+# recomputation) x tokens/s over the dense peak of the precision used.
+MFU_DEFINITION = ("MFU = model FLOPs per token (6 x activated parameters + 12 x layers x "
+                  "hidden x sequence for attention; recomputation not counted) x tokens/s "
+                  "/ dense datasheet peak at the precision used")
+
+
+def range_text(run: RunSpec) -> str:
+    """What the P10-P90 range printed with hours and cost means."""
+    from gpucost.performance.uncertainty import throughput_ratio
+
+    if run.utilization is not None:
+        return "none: the job fixes the utilization, so the hours follow from it alone"
+    own = (throughput_ratio(0.1, True), throughput_ratio(0.9, True))
+    other = (throughput_ratio(0.1, False), throughput_ratio(0.9, False))
+    return (f"P10-P90 of published throughput against the model's prediction, each "
+            f"source predicted by a fit without it: {own[0]:.2f}x-{own[1]:.2f}x where the "
+            f"GPU has data for the stack and precision, {other[0]:.2f}x-{other[1]:.2f}x "
+            "where extrapolated. Goodput (failures, restarts) is outside it.")
+
+
+def utilization_sources(stack: str) -> list[str]:
+    """The published runs the stack's constants were fitted on (the source up to its
+    first comma, which keeps brackets balanced), and the end-to-end runs that judge it."""
+    from gpucost.performance.fit import USES_CONSTANTS_OF
+    from gpucost.performance.published import published_runs, throughput_runs
+
+    fitted_on = USES_CONSTANTS_OF.get(stack, stack)
+    out = set()
+    for r in (*throughput_runs(), *published_runs()):
+        if r.stack not in (stack, fitted_on):
+            continue
+        head = r.source.split(",")[0]
+        if head.count("(") != head.count(")") or head.count("[") != head.count("]"):
+            head = r.source.split("(")[0].strip()
+        out.add(f"{head}, {r.name}")
+    return sorted(out)
 
 
 def _requirements(job: JobSpec, allocations: list) -> dict:
@@ -281,6 +351,7 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              .isoformat(timespec="minutes"),
              "deadline_hours": min(r.deadline_hours for r in job.runs),
              "budget_usd": job.constraints.budget_usd, "runs": len(job.runs),
+             "deadline_confidence": job.runs[0].deadline_confidence,
              "source": job.source},
         requirements=_requirements(job, result.allocations),
         assumptions=_assumptions(job, cands, chosen,
@@ -297,4 +368,5 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         plan.baseline = _baseline(job, per_gpu, cands)
         plan.naive = _naive(job, cands, plan.baseline)
         plan.alternatives = _alternatives(job, per_gpu, chosen)
+        mark_toss_ups(plan)
     return plan

@@ -75,10 +75,13 @@ def test_estimate_carries_a_range_and_a_label_that_hold():
 def test_calibrated_needs_data_for_that_stack_and_precision():
     assert basis("H100", "pytorch", "bf16") == "calibrated"
     assert basis("H100", "pytorch", "fp8") == "calibrated"
-    # B200 has published data only for the tuned stack in fp8.
+    # B200 has published data only for the tuned stack in fp8; the label names the data
+    # the stack's constants come from.
     assert basis("B200", "tuned", "fp8") == "calibrated"
-    assert basis("B200", "pytorch", "bf16") == "extrapolated from B200 tuned fp8"
     assert basis("B200", "tuned", "bf16") == "extrapolated from B200 tuned fp8"
+    assert basis("B200", "pytorch", "bf16") == "extrapolated from H100 pytorch 16-bit"
+    assert basis("H100", "legacy", "bf16") == "extrapolated from A100-80GB legacy 16-bit"
+    assert basis("L40S", "pytorch", "fp8") == "extrapolated from H100 pytorch fp8"
 
 
 def test_a_fixed_utilization_prints_as_given_with_no_model_range():
