@@ -274,18 +274,28 @@ def predicted_gpu_hours(runs: tuple[PublishedRun, ...],
 
 def write_calibration(judged: Judgement, note: str) -> str:
     """The JSON the package reads its fitted constants and residuals from."""
+    from gpucost.performance.uncertainty import choose_tail, source_weights
+
     res = judged.residuals
+    groups = np.array([r.source_group for r in judged.runs])
+    weights = source_weights(groups)
+    tail, _ = choose_tail(res, judged.own_data, groups)
+
+    def pairs(keep: np.ndarray) -> list[list[float]]:
+        return sorted([round(float(r), 4), round(float(w), 4)]
+                      for r, w in zip(res[keep], weights[keep], strict=True))
+
     return json.dumps({
         "stacks": {stack: {"gemm_efficiency": g, "elementwise_bytes": e}
                    for stack, (g, e) in sorted(judged.fitted.items())},
-        # log(published / predicted) tokens/s, each source predicted by a fit without it:
-        # "own" where the fit still had rows of the same GPU, stack and precision class,
-        # "extrapolated" where it had none. gpucost.performance.uncertainty reads them.
-        "residuals": {"own": sorted(round(float(r), 4) for r in res[judged.own_data]),
-                      "extrapolated": sorted(round(float(r), 4)
-                                             for r in res[~judged.own_data])},
+        # [log(published / predicted) tokens/s, weight 1 / rows of its source], each source
+        # predicted by a fit without it: "own" where the fit still had rows of the same
+        # GPU, stack and precision class, "extrapolated" where it had none; "tail": the
+        # residual quantile read for P10 (gpucost.performance.uncertainty).
+        "residuals": {"own": pairs(judged.own_data), "extrapolated": pairs(~judged.own_data),
+                      "tail": tail},
         "fitted_by": "python scripts/validate_estimates.py --write",
-        "note": note}, indent=2) + "\n"
+        "note": note}, indent=1) + "\n"
 
 
 @cache

@@ -221,8 +221,35 @@ def _over_budget(job: JobSpec, cands: list[Candidates],
                         "budget"), fits + "."
 
 
+def stack_effect(job: JobSpec, cands: list[Candidates],
+                 allocations: list[Allocation]) -> dict[str, float]:
+    """What the ``stack`` label changes: hours of the plan's first cluster under each
+    other stack, as a multiple of its hours under the job's."""
+    from gpucost.job.spec import STACKS
+    from gpucost.performance import estimate
+
+    run = job.runs[0]
+    if not allocations or not cands or cands[0].empty or run.utilization is not None:
+        return {}
+    a = allocations[0]
+    t = cands[0].table
+    rows = t[(t["provider"] == a.provider) & (t["region"] == a.region)
+             & (t["instance_type"] == a.instance_type) & (t["pricing"] == a.pricing)]
+    if rows.empty:
+        return {}
+    offer = rows.iloc[0].to_dict()
+    base = estimate(run, offer, a.instances, job.assumptions)
+    out = {}
+    for stack in STACKS:
+        if stack != run.stack:
+            other = estimate(replace(run, stack=stack), offer, a.instances, job.assumptions)
+            if base.fits and other.fits:
+                out[stack] = round(other.hours / base.hours, 2)
+    return out
+
+
 def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
-                 spot_in_play: bool) -> dict:
+                 spot_in_play: bool, allocations: list[Allocation] | None = None) -> dict:
     from gpucost.performance import calibration
     from gpucost.performance.goodput import describe, describe_spot
     mfu: dict[str, dict] = {}
@@ -252,6 +279,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                         "batch_tokens": shape.batch_tokens,
                         "derived": list(shape.derived)},
         "mfu_definition": MFU_DEFINITION,
+        "stack_effect": stack_effect(job, cands, allocations or []),
         "range": range_text(run),
         "utilization_sources": utilization_sources(run.stack),
         "goodput": describe(job.assumptions),
@@ -283,10 +311,10 @@ def range_text(run: RunSpec) -> str:
         return "none: the job fixes the utilization, so the hours follow from it alone"
     own = (throughput_ratio(0.1, True), throughput_ratio(0.9, True))
     other = (throughput_ratio(0.1, False), throughput_ratio(0.9, False))
-    return (f"P10-P90 of published throughput against the model's prediction, each "
-            f"source predicted by a fit without it: {own[0]:.2f}x-{own[1]:.2f}x where the "
-            f"GPU has data for the stack and precision, {other[0]:.2f}x-{other[1]:.2f}x "
-            "where extrapolated. Goodput (failures, restarts) is outside it.")
+    return (f"P10-P90 of published / predicted throughput, each source predicted by a "
+            f"fit without it: {own[0]:.2f}x to {own[1]:.2f}x where the GPU has data for the "
+            f"stack and precision, {other[0]:.2f}x to {other[1]:.2f}x where extrapolated. "
+            "Failures and restarts (goodput) are outside it.")
 
 
 def utilization_sources(stack: str) -> list[str]:
@@ -355,7 +383,8 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              "source": job.source},
         requirements=_requirements(job, result.allocations),
         assumptions=_assumptions(job, cands, chosen,
-                                 any(a.pricing == "spot" for a in result.allocations)),
+                                 any(a.pricing == "spot" for a in result.allocations),
+                                 result.allocations),
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog), notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))

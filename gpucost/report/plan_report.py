@@ -209,6 +209,13 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   f"{plan.assumptions['calibration']['stack']} stack, " + ", ".join(parts)
                   + " (published runs behind it: --output json, "
                   "assumptions.utilization_sources)."]
+    effect = plan.assumptions.get("stack_effect")
+    if effect:
+        lines.append(f"Stack {plan.assumptions['calibration']['stack']}: the same cluster "
+                     "would take " + ", ".join(
+                         f"the same hours under {k}" if v == 1 else
+                         f"{v:g}x the hours under {k}" for k, v in effect.items())
+                     + " (unsure which you run? plan with each).")
     if plan.assumptions.get("mfu_definition"):
         lines.append(plan.assumptions["mfu_definition"] + ".")
     if plan.assumptions.get("range") and plan.status == "optimal":

@@ -35,7 +35,7 @@ def test_plan_json_carries_both_ends_and_the_text_prints_them():
     alloc = data["allocations"][0]
     assert alloc["basis"] == "calibrated" and alloc["gpu"] in ("H100", "A100-80GB")
     text = render_plan(p)
-    assert "Range P10-P90: $" in text and "Range: P10-P90 of published throughput" in text
+    assert "Range P10-P90: $" in text and "Range: P10-P90 of published / predicted throughput" in text
     assert f"{alloc['gpu']} (calibrated)" in text
 
 
@@ -103,3 +103,13 @@ def test_utilization_sources_are_the_stacks_own_with_balanced_brackets():
     pytorch = plan().assumptions["utilization_sources"]
     assert not set(tuned) & set(pytorch)
     assert any("dgxc" in s for s in tuned) and not any("dgxc" in s for s in pytorch)
+
+
+def test_the_plan_shows_what_the_stack_label_changes():
+    effect = plan().assumptions["stack_effect"]
+    assert set(effect) == {"megatron", "tuned", "legacy"}
+    # megatron takes the default constants; a vendor recipe is faster, legacy slower.
+    assert effect["megatron"] == 1.0 and effect["tuned"] < 1.0 < effect["legacy"]
+    assert "the same hours under megatron" in render_plan(plan())
+    tuned = plan(stack="tuned").assumptions["stack_effect"]
+    assert tuned["pytorch"] > 1.0
