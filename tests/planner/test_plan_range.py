@@ -35,7 +35,8 @@ def test_plan_json_carries_both_ends_and_the_text_prints_them():
     alloc = data["allocations"][0]
     assert alloc["basis"] == "calibrated" and alloc["gpu"] in ("H100", "A100-80GB")
     text = render_plan(p)
-    assert "Range P10-P90: $" in text and "Range: P10-P90 of published / predicted throughput" in text
+    assert "Range P10-P90: $" in text
+    assert "Range: P10-P90 of published / predicted throughput" in text
     assert f"{alloc['gpu']} (calibrated)" in text
 
 
