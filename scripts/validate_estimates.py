@@ -29,6 +29,7 @@ import numpy as np
 from gpucost.performance.fit import (
     TIME_SPLIT,
     judge_throughput,
+    judge_unfitted,
     predicted_gpu_hours,
     write_calibration,
 )
@@ -75,6 +76,15 @@ def main() -> None:
         print(f"{run.name:<44} {run.stack:<8} {run.gpu:<10} {run.gpus:>6} "
               f"{run.source_group[:26]:<26} {obs:>10,.0f} {row_err[-1]:>+8.0%} "
               f"{src_err[-1]:>+8.0%} {time:>6}")
+
+    unfitted = throughput_runs(fitted=False)
+    if unfitted:
+        print(f"\n{'judged only, never fitted (MoE: active-parameter FLOPs only)':<62} "
+              f"{'gpu':<6} {'gpus':>5} {'tok/s/GPU':>10} {'predicted':>10} {'error':>7}")
+        for run, pred in zip(unfitted, judge_unfitted(unfitted), strict=True):
+            print(f"{run.name:<62} {run.gpu:<6} {run.gpus:>5} "
+                  f"{run.tokens_per_s_per_gpu:>10,.0f} {pred:>10,.0f} "
+                  f"{error(pred, run.tokens_per_s_per_gpu):>+7.0%}")
 
     published = published_runs()
     hours = predicted_gpu_hours(published)

@@ -239,6 +239,23 @@ def judge_throughput(runs: tuple[ThroughputRun, ...] | None = None) -> Judgement
                      np.exp(time_split), own, fitted)
 
 
+def judge_unfitted(runs: tuple[ThroughputRun, ...] | None = None,
+                   calib: dict[str, Calibration] | None = None) -> np.ndarray:
+    """Predicted tokens/s per GPU of the rows never fitted on (``fitted: no``), with the
+    stored constants of their stack."""
+    runs = runs if runs is not None else throughput_runs(fitted=False)
+    if not runs:
+        return np.zeros(0)
+    calib = calib or load_calibrations()
+    c = throughput_cases(runs)
+    stacks = np.array([r.stack for r in runs])
+    out = np.zeros(len(runs))
+    for stack in set(stacks):
+        mine = stacks == stack
+        out[mine] = predict_tokens_per_gpu(c, calib[stack])[mine]
+    return out
+
+
 UNPUBLISHED_CLUSTER_SIZES = (64, 256, 1024, 2048)
 
 

@@ -62,13 +62,17 @@ class ThroughputRun:
 
 
 @cache
-def throughput_runs() -> tuple[ThroughputRun, ...]:
+def throughput_runs(fitted: bool = True) -> tuple[ThroughputRun, ...]:
     """Rows of throughput_runs.csv, tokens/s per GPU derived from TFLOP/s or MFU where
-    that is what the source gives (with the 6 N + attention FLOPs of the shape)."""
+    that is what the source gives (with the 6 N + attention FLOPs of the shape).
+    ``fitted=False``: the rows marked ``fitted: no`` instead - judged, never fitted or
+    counted as calibration (mixture-of-experts runs, until their physics is modelled)."""
     from gpucost.job.shape import model_shape
 
     out = []
     for r in _rows("throughput_runs.csv"):
+        if (r.get("fitted", "yes") or "yes") != ("yes" if fitted else "no"):
+            continue
         params = float(r["parameters"])
         layers, hidden = _num(r["layers"]), _num(r["hidden_size"])
         seq = int(float(r["sequence_length"]))

@@ -118,3 +118,17 @@ def test_a_run_that_does_not_fit_has_no_hours_but_a_label():
     est = estimate(job(parameters=2e12, flops=6 * 2e12 * 1e9, tokens=1e9),
                    node("H100", 80), 1)
     assert not est.fits and est.hours_p90 == float("inf") and est.basis
+
+
+def test_judged_only_rows_are_never_fitted_nor_calibration():
+    from gpucost.performance.fit import judge_unfitted
+    from gpucost.performance.published import calibrated_combinations, throughput_runs
+
+    judged_only = throughput_runs(fitted=False)
+    assert judged_only and all(r.activated_parameters for r in judged_only)
+    assert not {r.name for r in judged_only} & {r.name for r in throughput_runs()}
+    predicted = judge_unfitted(judged_only)
+    assert np.isfinite(predicted).all() and (predicted > 0).all()
+    # GB200 has fitted dense data; the MoE rows add no calibrated combination.
+    assert ("GB200", "tuned", "fp8") in calibrated_combinations()
+    assert ("GB200", "tuned", "16-bit") not in calibrated_combinations()
