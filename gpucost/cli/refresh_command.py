@@ -10,8 +10,15 @@ import click
 
 from gpucost.catalog.remote import is_remote, publish, staging_folder
 from gpucost.catalog.snapshot import user_snapshot_dir
+from gpucost.cli.options import FiniteFloatRange
 from gpucost.providers import provider_names
-from gpucost.refresh.run import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, refresh, summarize
+from gpucost.refresh.run import (
+    DEFAULT_TIMEOUT_S,
+    MAX_TIMEOUT_S,
+    TIMEOUT_ENV,
+    refresh,
+    summarize,
+)
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -28,7 +35,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
                    "gs://bucket/prefix (default: the user data dir; use "
                    "pricing_snapshots/ in a checkout to update the shipped one).")
 @click.option("--project", help="GCP project (default: application-default credentials').")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--timeout", type=FiniteFloatRange(min=0, min_open=True, max=MAX_TIMEOUT_S),
+              default=None,
               help=f"Seconds each provider may take in all; its regions then keep their old "
                    f"rows, marked stale (default ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g}).")
 def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_dir: str | None,

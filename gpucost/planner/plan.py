@@ -17,7 +17,8 @@ fields may be added, never renamed or removed without bumping the version.
                        "layout": {"data_parallel", "tensor_parallel", "pipeline_parallel",
                                   "zero_stage", "micro_batch", "activation_checkpointing",
                                   "memory_gib_per_gpu", "mfu", "comm_fraction",
-                                  "tokens_per_s"} | null}],
+                                  "tokens_per_s"} | null,
+                       "work_share", "flops_per_hour"}],   (both null unless divisible)
       "totals": {"cost_usd", "hours", "gpu_hours", "hours_p10", "hours_p90",
                  "cost_usd_p10", "cost_usd_p90"},   P10-P90: see "assumptions.range"
       "baseline": {...} | null,             the cheapest plan on the GPU a $/GPU-hour
@@ -87,10 +88,14 @@ class Allocation:
     precision_used: str
     run: str = ""  # experiments mode: which run this allocation serves
     as_of: str = ""  # the date of the price used (YYYY-MM-DD)
-    # How the run is laid out (single and experiments; None for divisible shares):
+    # How the run is laid out (divisible work: how each instance lays out its share):
     # data/tensor/pipeline parallel, ZeRO stage, micro-batch, checkpointing, memory per
     # GPU, MFU, share of step time in exposed communication, tokens/s.
     layout: dict[str, Any] | None = None
+    # Divisible plans only: the share of the job's FLOPs these instances do together
+    # (equal parts each), and the job FLOPs one instance does per working hour.
+    work_share: float | None = None
+    flops_per_hour: float | None = None
     # The P10-P90 range of the hours (gpucost.performance.uncertainty; None where not
     # estimated), and what the throughput stands on: "calibrated", "extrapolated from
     # <gpu stack precision>" or "utilization fixed by the job".

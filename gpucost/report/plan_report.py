@@ -16,17 +16,22 @@ def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
 
 
 def layout_text(layout: dict) -> str:
-    """``DP 8, TP 8, ZeRO-2, micro-batch 1; 61 GiB per GPU, MFU 41%, 4% ... communication``."""
+    """``DP 8, TP 8, ZeRO-2, micro-batch 1 x 16 accumulation steps; 61 GiB per GPU, MFU
+    41%, 4% ... communication``."""
     parts = [f"DP {layout['data_parallel']}"]
-    if layout["tensor_parallel"] > 1:
-        parts.append(f"TP {layout['tensor_parallel']}")
-    if layout["pipeline_parallel"] > 1:
-        parts.append(f"PP {layout['pipeline_parallel']}")
+    for key, label in (("tensor_parallel", "TP"), ("pipeline_parallel", "PP"),
+                       ("context_parallel", "CP"), ("expert_parallel", "EP")):
+        if layout.get(key, 1) > 1:
+            parts.append(f"{label} {layout[key]}")
     if layout["zero_stage"]:
         parts.append(f"ZeRO-{layout['zero_stage']}")
-    parts.append(f"micro-batch {layout['micro_batch']}")
-    if layout["activation_checkpointing"]:
-        parts.append("activation checkpointing")
+    steps = layout.get("gradient_accumulation")
+    parts.append(f"micro-batch {layout['micro_batch']}" + (
+        f" x {steps} accumulation step{'s' if steps != 1 else ''}" if steps else ""))
+    recompute = layout.get("recompute", "full" if layout["activation_checkpointing"]
+                           else "none")
+    if recompute != "none":
+        parts.append(f"{recompute} activation recomputation")
     return (", ".join(parts) + f"; {layout['memory_gib_per_gpu']:.0f} GiB per GPU, "
             f"MFU {layout['mfu']:.0%}, {layout['comm_fraction']:.0%} of step time in "
             "exposed communication")
@@ -102,11 +107,13 @@ def _baseline_lines(plan: Plan) -> list[str]:
         head = (f"The cheapest $/GPU-hour offer, {n.instance_type} ({n.gpu}, {n.pricing}, "
                 f"{n.region}),")
         if n.hours is not None and plan.job.get("runs", 1) > 1:
-            # runs at max_instances each cannot all run at once: no total to quote
-            lines.append(f"{head} misses the deadline: even alone at max_instances its "
+            # runs at their fastest each cannot all run at once: no total to quote
+            lines.append(f"{head} misses the deadline: even alone at its fastest size its "
                          f"slowest run would take {hours_text(n.hours)}.")
         elif n.cost_usd is not None and n.hours is not None:
-            lines.append(f"{head} misses the deadline: even at max_instances (x{n.instances}) "
+            # its fastest size: max_instances, or fewer when more would not be faster
+            lines.append(f"{head} misses the deadline: even at its fastest size "
+                         f"(x{n.instances} instances) "
                          f"it would take {hours_text(n.hours)} and cost {money(n.cost_usd)}.")
         else:
             lines.append(f"{head} cannot be used: {n.note}.")
@@ -183,6 +190,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     lines = [f"{h}gpucost plan: {job['name']} ({job['mode']}, {job['precision']}, deadline "
              f"{hours_text(job['deadline_hours'])})",
              f"Needs {sig(plan.requirements['flops'], 2)} FLOPs"
+             + (f" ({plan.requirements['flops_definition']})"
+                if plan.requirements.get("flops_definition") else "")
              + (f" and {sig(plan.requirements['memory_gib'], 3)} GiB of training state"
                 if plan.requirements["memory_gib"] else "") + ".", ""]
     if plan.status != "optimal":
@@ -250,10 +259,10 @@ def render_frontier(points: list[FrontierPoint], markdown: bool = False,
     rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else "")
              + (" (earliest)" if p.is_earliest else ""),
              p.status,
-             money(p.cost_usd) if p.feasible else "-",
+             money(p.cost_usd) if p.cost_usd is not None else "-",
              hours_text(p.finish_hours) if p.finish_hours is not None else "-",
              p.gpus or "-", p.instance_types or "-",
-             str(p.instances) if p.feasible else "-", p.note] for p in points]
+             str(p.instances) if p.cost_usd is not None else "-", p.note] for p in points]
     table = _table(rows, ["deadline", "status", "cheapest cost", "done in", "gpus",
                           "instance_type", "instances", "note"], markdown)
     note = "\n\n* the job's own deadline"
@@ -262,6 +271,10 @@ def render_frontier(points: list[FrontierPoint], markdown: bool = False,
     if runs > 1:
         note += ("\nRun deadlines scale together: 'deadline' is the earliest run's, "
                  "'done in' the last run's finish.")
+    if any(p.status == "over budget" for p in points):
+        note += "\n'over budget' rows meet their deadline at a cost over the job's budget_usd."
     if not any(p.feasible for p in points):
-        note += "\nNo deadline in the range is feasible."
+        note += ("\nNo deadline in the range has a plan within the budget."
+                 if any(p.status == "over budget" for p in points)
+                 else "\nNo deadline in the range is feasible.")
     return clean_text(table + note)
