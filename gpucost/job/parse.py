@@ -48,7 +48,7 @@ _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size
                "activated_parameters", "experts", "experts_per_token", "expert_hidden_size"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom", "margin"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd", "vendors", "launchable"}
+                    "budget_usd", "vendors", "launchable", "min_reliability"}
 
 
 def shown(value: Any) -> str:
@@ -343,7 +343,21 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
                             "constraints.budget_usd"),
         vendors=tuple(dict.fromkeys(vendors)),
         launchable=r.boolean(data, "launchable", "constraints.launchable"),
+        min_reliability=_share(r, data, "min_reliability"),
     )
+
+
+def _share(r: _Reader, data: Mapping[str, Any], key: str) -> float | None:
+    """A share from 0 to 1 (``constraints.min_reliability``), or None when absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value) or not 0 <= value <= 1:
+        raise InputError(r.origin, f"constraints.{key}",
+                         f"a share from 0 to 1 (0.98 = up 98% of the time), got "
+                         f"{quote(str(value))}")
+    return float(value)
 
 
 def _assumptions(r: _Reader, raw: Any) -> Assumptions:

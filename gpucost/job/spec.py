@@ -143,6 +143,9 @@ class Constraints:
     budget_usd: float | None = None
     vendors: tuple[str, ...] = ()  # lower-case GPU vendors allowed: nvidia, amd, intel
     launchable: bool = False  # only providers `gpucost launch` can start instances on
+    # Marketplace hosts (Vast.ai) must report at least this uptime share (0-1); marketplace
+    # rows without a figure are left out, clouds' own data centres are not filtered.
+    min_reliability: float | None = None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,19 @@ class Candidates:
         return self.table.empty
 
 
+# Providers whose offers are other people's hosts, each with its own uptime record.
+MARKETPLACES = ("vast",)
+
+
+def _reliable(offers: pd.DataFrame, minimum: float) -> pd.Series:
+    """Rows a ``min_reliability`` keeps: marketplace hosts at or above it (a host without
+    a figure is left out); clouds' own data centres publish no per-host figure."""
+    market = offers["provider"].isin(MARKETPLACES)
+    reliability = offers["reliability"] if "reliability" in offers else pd.Series(
+        np.nan, index=offers.index)
+    return ~market | (reliability >= minimum)
+
+
 def _restrict(offers: pd.DataFrame, constraints: Constraints,
               funnel: list[tuple[str, int]]) -> pd.DataFrame:
     steps: list[tuple[str, pd.Series | None]] = [
@@ -70,6 +83,9 @@ def _restrict(offers: pd.DataFrame, constraints: Constraints,
         ("spot: never", offers["pricing"] == "on_demand" if constraints.spot == "never" else None),
         ("spot: only", offers["pricing"] == "spot" if constraints.spot == "only" else None),
         ("GPUs in the spec table", offers["gpu"].map(is_known_gpu)),
+        (f"marketplace hosts with reliability >= {constraints.min_reliability}",
+         _reliable(offers, constraints.min_reliability)
+         if constraints.min_reliability is not None else None),
         ("vendors " + ", ".join(constraints.vendors),
          offers["gpu"].map(vendor_of).isin(constraints.vendors) if constraints.vendors
          else None),

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -268,7 +269,8 @@ def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
                      for a in allocations],
                     pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
-        "files": [{"provider": f.provider, "path": str(f.path),
+        # absolute: `launch` checks prices against this file from any folder
+        "files": [{"provider": f.provider, "path": str(Path(f.path).resolve()),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
                    "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None,
                    **({"origin": f.origin} if f.origin else {})}

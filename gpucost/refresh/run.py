@@ -252,15 +252,22 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
         attempted = set(regions) if regions else None
         merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
                                      attempted, name)
-        outcome.path = write_snapshot(merged, out_dir, name, today)
-        outcome.offers = len(merged)
-        if result.quotas is not None and len(result.quotas):
-            quotas = result.quotas[QUOTA_COLUMNS]
-            if previous_file is not None and result.failed_regions:
-                old = read_quotas(previous_file)
-                quotas = pd.concat([quotas,
-                                    old[old["region"].isin(set(result.failed_regions))]])
-            write_quotas(quotas, out_dir, name, today)
+        try:
+            outcome.path = write_snapshot(merged, out_dir, name, today)
+            outcome.offers = len(merged)
+            if result.quotas is not None and len(result.quotas):
+                quotas = result.quotas[QUOTA_COLUMNS]
+                if previous_file is not None and result.failed_regions:
+                    old = read_quotas(previous_file)
+                    quotas = pd.concat([quotas,
+                                        old[old["region"].isin(set(result.failed_regions))]])
+                write_quotas(quotas, out_dir, name, today)
+        except OSError as exc:  # a full disk, a folder gone read-only: atomic writes
+            # leave the earlier files as they were
+            outcome.path, outcome.offers = None, 0
+            outcome.error = (f"{name}: cannot write {out_dir / name} "
+                             f"({exc.strerror or str(exc) or type(exc).__name__})")
+            return outcome
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 

@@ -158,9 +158,12 @@ def _prices_line(snap: dict) -> str:
     if not snap.get("price_age"):  # a plan written before price ages were recorded
         return f"Prices: oldest price searched as of {snap.get('oldest_as_of')}.{where}"
     age = PriceAge.from_json(snap["price_age"])
-    used = (f"Oldest price used: {age.used_text()}" if age.oldest_used
-            else f"Prices: none used; oldest searched as of {age.oldest_searched}")
-    return f"{used}; {age.searched_text()}.{where}"
+    if age.oldest_used:
+        return f"Oldest price used: {age.used_text()}; {age.searched_text()}.{where}"
+    if age.oldest_searched is None:
+        return f"Prices: none used; no offers searched.{where}"
+    return (f"Prices: none used; oldest searched as of {age.oldest_searched}; "
+            f"{age.searched_text()}.{where}")
 
 
 def render_plan(plan: Plan, markdown: bool = False) -> str:
