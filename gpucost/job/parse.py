@@ -41,9 +41,10 @@ from gpucost.job.spec import (
 from gpucost.suggest import unknown_name_message
 
 _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "mode",
-             "constraints", "assumptions", "experiments", "batch_tokens", "stack"}
+             "constraints", "assumptions", "experiments", "batch_tokens", "stack",
+             "deadline_confidence"}
 _RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count",
-             "batch_tokens", "stack"}
+             "batch_tokens", "stack", "deadline_confidence"}
 _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
                "activated_parameters", "experts", "experts_per_token", "expert_hidden_size"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom", "margin"}
@@ -266,6 +267,9 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
     stack = r.choice({"s": pick("stack")} if pick("stack") is not None else {},
                      "s", field_path("stack"), STACKS, DEFAULT_STACK)
 
+    confidence = r.number({"c": pick("deadline_confidence")}, "c",
+                          field_path("deadline_confidence"), "deadline_confidence")
+
     raw_deadline = pick("deadline")
     if raw_deadline is None:
         raise r.fail(field_path("deadline"), "a deadline like 36h, 30d or 2026-12-31")
@@ -296,6 +300,7 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,
         activation_headroom=headroom if headroom is not None else DEFAULT_ACTIVATION_HEADROOM,
+        deadline_confidence=confidence,
         memory_margin=margin if margin is not None else DEFAULT_MEMORY_MARGIN,
     )
     if not flops_given:

@@ -224,7 +224,8 @@ def test_price_check_runs_from_any_folder(tmp_path, monkeypatch, run_cli):
     # The snapshot it was planned from now says another price for the planned offer: the
     # launch must notice from any folder.
     lines = csv.read_text().splitlines()
-    edited = [line.replace(f",{alloc['usd_per_hour']:g},", ",0.01,", 1)
+    half = f",{alloc['usd_per_hour'] / 2:.4f},"
+    edited = [line.replace(f",{alloc['usd_per_hour']:g},", half, 1)
               if f",{alloc['instance_type']}," in line and f",{alloc['pricing']}," in line
               and line.startswith(f"aws,{alloc['region']},") else line for line in lines]
     assert edited != lines
