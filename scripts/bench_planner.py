@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -91,11 +93,46 @@ def bench(catalog: Catalog, spec: dict) -> tuple[float, float, str]:
     return built - start, solved - built, f"{result.status} via {result.solver['name']}"
 
 
+# Llama 3.1 405B (Dubey et al. 2024): 126 layers, width 16,384, 8k context, 16M-token
+# batch; 15.6T tokens in 90 days, on every instance count up to the cap.
+SCALE_JOB = """name: llama-405b-scale
+model: {{parameters: 405e9, tokens: 15.6e12, sequence_length: 8192, layers: 126,
+        hidden_size: 16384}}
+batch_tokens: 16777216
+deadline: 90d
+constraints: {{max_instances: {cap}, spot: allowed}}
+"""
+
+
+def bench_scale(cap: int) -> str:
+    """Wall seconds, peak memory and outcome of `gpucost plan` on the 405B job."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "job.yaml"
+        path.write_text(SCALE_JOB.format(cap=cap))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "gpucost", "plan", str(path), "-o",
+                              "json"], capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss is the largest child so far (KiB on Linux): exact for the first run, a
+    # bound after; run each cap in its own invocation for an exact figure.
+    gib = max(peak, before) / 2**20
+    clean = out.returncode in (0, 1, 2) and "Traceback" not in out.stderr
+    return (f"405B, max_instances {cap:,}: {wall:.2f} s wall, peak RSS <= {gib:.2f} GiB, "
+            f"exit {out.returncode}, {'clean' if clean else 'TRACEBACK'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--scale-caps", type=int, nargs="+", default=[20000, 100000])
     args = parser.parse_args()
+    if not args.skip_scale:
+        for cap in args.scale_caps:
+            print(bench_scale(cap), flush=True)
     print(f"{'offers':>7}  {'case':<16} {'build s':>8} {'solve s':>8}  result")
     for size in args.sizes:
         catalog = synthetic_catalog(size)

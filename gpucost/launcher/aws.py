@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Any
 
@@ -299,6 +300,7 @@ class AwsBackend(AwsInventory):
         with aws_errors(where):
             ec2 = self.client("ec2", alloc.region)
             running = self._running(ec2, plan, alloc)
+            _refuse_stopped(where, plan, list(running.values()))
             if len(running) >= alloc.instances:
                 return  # all there already: nothing new
             params = self._run_params(plan, alloc)
@@ -340,6 +342,7 @@ class AwsBackend(AwsInventory):
             except BotoCoreError as exc:
                 raise LaunchError(f"{where}: {exc}") from None
             instances = answer.get("Instances", [])
+            _refuse_stopped(where, plan, instances)
             if instances and instances[0]["State"]["Name"] not in GONE | {"shutting-down"}:
                 return dict(instances[0])  # new, or the live one of an identical request
         raise LaunchError(f"{where}: every client token is used by terminated instances")
@@ -422,6 +425,20 @@ class AwsBackend(AwsInventory):
                 if code != "DependencyViolation" or time.monotonic() >= deadline:
                     raise
             time.sleep(self.poll_seconds)
+
+
+STOPPED_STATES = frozenset({"stopping", "stopped"})
+
+
+def _refuse_stopped(where: str, plan: LaunchPlan, items: list[dict[str, Any]]) -> None:
+    """A stopped instance of the plan runs no job: counting it as running would report a
+    launch that did nothing (e.g. after ``on_exit: stop``). Name it and stop."""
+    stopped = [str(i["InstanceId"]) for i in items if i["State"]["Name"] in STOPPED_STATES]
+    if stopped:
+        raise LaunchError(f"{where}: instance(s) {', '.join(stopped)} of plan {plan.plan_id} "
+                          "exist but are stopped, so the job does not run there; `gpucost "
+                          f"down {shlex.quote(plan.plan_id)}` and launch again (or start "
+                          "them yourself)")
 
 
 def _transition_time(reason: str) -> str:

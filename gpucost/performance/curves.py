@@ -13,7 +13,7 @@ The planner reads job-FLOPs per hour of ``counts[j]`` instances of an offer as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from gpucost.performance.step_time import (
     GIB,
     RECOMPUTE,
     LayoutGrid,
+    dominated,
     evaluate_layouts,
     grid_for,
     layouts_for,
@@ -144,6 +145,43 @@ def instance_counts(shape: ModelShape, gpus_per_instance: np.ndarray, n_max: int
     return np.unique(np.concatenate(out)).astype(np.int64)
 
 
+def _best_layouts(shape, state_bytes: float, hw: HardwareClasses, counts: np.ndarray,
+                  calib: Calibration, run: RunSpec, columns: np.ndarray, grid: LayoutGrid,
+                  rows: np.ndarray, cols: np.ndarray, outs: tuple, best: np.ndarray) -> None:
+    """The fastest layout of ``columns`` per (class ``rows``, count ``cols``), written into
+    ``outs`` (tokens, memory, comm, data parallel, micro-batches) and ``best``. Which
+    layouts run and fit is found first (memory only); the step time is then evaluated
+    only for those not dominated by a faster one that also fits (see ``dominated``)."""
+    fit = evaluate_layouts(shape, state_bytes, hw, counts, calib, run.utilization, columns,
+                           run.memory_margin, grid, memory_only=True).tokens_per_s > 0
+    fit = np.broadcast_to(fit, (len(rows), len(counts), len(columns)))
+    keep = fit & ~dominated(fit, grid, columns)
+    ci, ni, ki = np.nonzero(keep)
+    if not len(ci):
+        return
+    c3 = (slice(None), None, None)
+    picked = columns[ki]
+    pairs = LayoutGrid(*(getattr(grid, f)[picked][c3] for f in (
+        "tensor", "pipeline", "zero", "micro_batch", "recompute", "context", "expert")))
+    per = replace(hw, **{f: getattr(hw, f)[ci] for f in _HW_ARRAYS})
+    ev = evaluate_layouts(shape, state_bytes, per, counts[ni][c3], calib, run.utilization,
+                          None, run.memory_margin, pairs)
+    speed = ev.tokens_per_s[:, 0, 0]
+    group = ci * len(counts) + ni
+    # Per (class, count): the fastest; ties go to the earlier column of the grid.
+    order = np.lexsort((picked, -speed, group))
+    first = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+    r, c = rows[ci[first]], cols[ni[first]]
+    best[r, c] = picked[first]
+    for out, values in zip(outs, (ev.tokens_per_s, ev.memory_per_gpu, ev.comm_fraction,
+                                  ev.data_parallel, ev.micro_batches), strict=True):
+        out[r, c] = np.broadcast_to(values, ev.tokens_per_s.shape)[first, 0, 0]
+
+
+_HW_ARRAYS = ("gpus_per_instance", "peak_flops", "peak_bf16_flops", "fp8", "memory_bandwidth",
+              "gpu_memory", "link_bandwidth", "network_bandwidth", "flash_attention")
+
+
 def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
                        assumptions: Assumptions, calib: Calibration,
                        counts: np.ndarray | None = None
@@ -176,16 +214,9 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
             chunk = rows[lo:lo + step]
             if not len(cols):
                 continue
-            ev = evaluate_layouts(shape, state_bytes, subset(classes, chunk), counts[cols],
-                                  calib, run.utilization, columns, run.memory_margin, grid)
-            k = np.argmax(ev.tokens_per_s, axis=2)
-            best[np.ix_(chunk, cols)] = columns[k]
-            for out, values in ((tokens, ev.tokens_per_s), (memory, ev.memory_per_gpu),
-                                (comm, ev.comm_fraction), (dp, ev.data_parallel),
-                                (micro, ev.micro_batches)):
-                full = np.broadcast_to(values, ev.tokens_per_s.shape)
-                out[np.ix_(chunk, cols)] = np.take_along_axis(full, k[:, :, None],
-                                                              axis=2)[:, :, 0]
+            _best_layouts(shape, state_bytes, subset(classes, chunk), counts[cols], calib,
+                          run, columns, grid, chunk, cols,
+                          (tokens, memory, comm, dp, micro), best)
 
     # A team's own calibration (gpucost calibrate), if one is active: one factor per GPU.
     tokens *= rate_factors(classes.keys["gpu"], run.stack, run.precision,

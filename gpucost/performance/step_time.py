@@ -124,6 +124,30 @@ def layout_grid(max_sequence: int = 0, max_experts: int = 1) -> LayoutGrid:
     return LayoutGrid(*(np.array(c) for c in cols))
 
 
+def dominated(ok: np.ndarray, grid: LayoutGrid, columns: np.ndarray) -> np.ndarray:
+    """Where (last axis over ``columns``) a layout is slower than another that also runs
+    and fits: the same layout with a lower ZeRO stage or less recomputation. Step time
+    never falls with either (ZeRO-3 only adds gathers; recomputation only adds work, of
+    which at most ``overlap`` < 1 hides communication), so the planner skips them: exact,
+    and most of the grid once memory is not tight."""
+    zi = (grid.zero[columns] >= 3).astype(int)
+    ri = grid.recompute[columns]
+    base_key = np.stack([grid.tensor[columns], grid.pipeline[columns],
+                         grid.micro_batch[columns], grid.context[columns],
+                         grid.expert[columns]])
+    _, base = np.unique(base_key, axis=1, return_inverse=True)
+    base = base.reshape(-1)
+    full = np.zeros((*ok.shape[:-1], int(base.max()) + 1, 2, len(RECOMPUTE)), dtype=bool)
+    full[..., base, zi, ri] = ok
+    # any (z' <= z, r' <= r) that fits, then excluding the layout itself.
+    reach = np.logical_or.accumulate(np.logical_or.accumulate(full, axis=-1), axis=-2)
+    lower_z = np.zeros_like(reach)
+    lower_z[..., 1:, :] = reach[..., :-1, :]
+    lower_r = np.zeros_like(reach)
+    lower_r[..., 1:] = reach[..., :-1]
+    return (lower_z | lower_r)[..., base, zi, ri]
+
+
 def grid_for(shape) -> LayoutGrid:
     """The grid for ``shape`` (a ModelShape, or a namespace of arrays over cases)."""
     seq = int(np.max(shape.sequence_length))
@@ -172,23 +196,24 @@ def evaluate_layouts(shape, bytes_per_parameter: float, hw: HardwareClasses,
                      fixed_mfu: float | None = None,
                      columns: np.ndarray | None = None, margin: float = 0.0,
                      grid: LayoutGrid | None = None,
-                     whole_batches: bool = True) -> Evaluated:
+                     whole_batches: bool = True, memory_only: bool = False) -> Evaluated:
     """Throughput and memory of the layouts ``columns`` of ``grid`` (by default the grid
     for ``shape``, all columns) on every class at every instance count; a layout fits
     when it leaves ``margin`` of each GPU's memory free. ``whole_batches=False`` also
     admits a fractional number of micro-batches: only for calibrating on published runs
-    whose own (runnable) layout is outside the grid, never for plans."""
+    whose own (runnable) layout is outside the grid, never for plans. ``memory_only``
+    skips the step time: ``tokens_per_s`` is then 1 where the layout runs and fits."""
     grid = grid or grid_for(shape)
     columns = np.arange(grid.size) if columns is None else columns
     with np.errstate(all="ignore"):  # impossible layouts give inf/nan, masked at the end
         return _evaluate(shape, bytes_per_parameter, hw, instances, calib, fixed_mfu,
-                         grid, columns, margin, whole_batches)
+                         grid, columns, margin, whole_batches, memory_only)
 
 
 def _evaluate(shape, bytes_per_parameter: float, hw: HardwareClasses,
               instances: np.ndarray, calib: Calibration, fixed_mfu: float | None,
               grid: LayoutGrid, columns: np.ndarray, margin: float,
-              whole_batches: bool) -> Evaluated:
+              whole_batches: bool, memory_only: bool = False) -> Evaluated:
     c3 = (slice(None), None, None)
     g = hw.gpus_per_instance[c3]
     n = np.asarray(instances, dtype=float)
@@ -225,9 +250,42 @@ def _evaluate(shape, bytes_per_parameter: float, hw: HardwareClasses,
              & (np.mod(d, ep) == 0) & (np.mod(E, ep) == 0)
              # selective recomputation only matters where scores would be stored
              & ~(selective & flash))
+    mb_tokens = m * s / cp                       # tokens of one micro-batch on one GPU
+    layers_gpu = L / p
+    # Per GPU parameters: dense ones split over tensor x pipeline, experts also over e.
+    dense_params = (N - n_expert) / (t * p)
+    expert_params = n_expert / (t * p * ep)
+
+    # Memory per GPU.
+    # bytes_per_parameter splits as bf16 weights (2), bf16 gradients (2), optimizer (rest).
+    weight_b = np.minimum(bytes_per_parameter, 2.0)
+    grad_b = np.clip(bytes_per_parameter - 2.0, 0.0, 2.0)
+    optim_b = np.maximum(bytes_per_parameter - 4.0, 0.0)
+    shard = d * cp                               # ZeRO shards over data x context ranks
+    expert_shard = shard / ep
+
+    def state_of(params, ranks):
+        return params * (weight_b / np.where(z >= 3, ranks, 1.0)
+                         + grad_b / np.where(z >= 2, ranks, 1.0) + optim_b / ranks)
+
+    state = state_of(dense_params, shard) + state_of(expert_params, expert_shard)
+    # Korthikanti et al. 2022, Table 2: 34 s b h per layer (attention 11, MLP 19, norms 4)
+    # with sequence parallelism; routed MLPs hold k expert widths f instead of 4h.
+    mlp_share = np.where(moe, k_route * np.maximum(f_exp, 0.0) / (4.0 * h)
+                         * calib.routing_imbalance, 1.0)
+    per_layer_kept = (15.0 + 19.0 * mlp_share) * mb_tokens * h / t
+    stored_scores = np.where(flash | selective, 0.0, 5.0 * heads * s * s * m / t)
+    per_layer = np.where(full, 2.0 * mb_tokens * h / t, per_layer_kept + stored_scores)
+    in_flight = np.minimum(p, micro)
+    activations = (per_layer * layers_gpu * in_flight
+                   + np.where(full, per_layer_kept + stored_scores, 0.0))
+    memory = (state + activations) * (1.0 + calib.fragmentation) + calib.reserved_gib * GIB
+    fits = memory <= hw.gpu_memory[c3] * (1.0 - margin)
+    ok = valid & fits
+    if memory_only:
+        return Evaluated(ok.astype(float), memory, 0.0 * memory, d, micro)
 
     tokens_gpu = shape.batch_tokens / gpus       # tokens per GPU per step (its share)
-    mb_tokens = m * s / cp                       # tokens of one micro-batch on one GPU
 
     def gemm_eff(width, tokens):
         return (calib.gemm_efficiency * width / (width + calib.gemm_half_width)
@@ -253,9 +311,6 @@ def _evaluate(shape, bytes_per_parameter: float, hw: HardwareClasses,
     recompute = np.where(full, 4.0 / 3.0, 1.0)
     # Selective recomputation redoes the attention core's forward: a third of its work.
     attention_recompute = np.where(full | selective, 4.0 / 3.0, 1.0)
-    # Per GPU parameters: dense ones split over tensor x pipeline, experts also over e.
-    dense_params = (N - n_expert) / (t * p)
-    expert_params = n_expert / (t * p * ep)
     params_gpu = dense_params + expert_params
     bw = hw.memory_bandwidth[c3]
     link = hw.link_bandwidth[c3]
@@ -276,7 +331,6 @@ def _evaluate(shape, bytes_per_parameter: float, hw: HardwareClasses,
                                              + expert_params * ep / (d * cp)) / bw
 
     act_bytes = mb_tokens * h * 2.0              # one micro-batch's activations, bf16
-    layers_gpu = L / p
     tp_msgs = (t > 1) * (4.0 + 2.0 * full) * layers_gpu * micro
     tp = tp_msgs * (2.0 * (t - 1) / t * act_bytes / link
                     + 2.0 * np.log2(np.maximum(t, 1)) * calib.alpha_link_s)
@@ -343,31 +397,5 @@ def _evaluate(shape, bytes_per_parameter: float, hw: HardwareClasses,
         step = (busy * (1.0 + bubble) + p2p + exposed_dp + cp_exposed + optimizer) * straggler
     tokens_per_s = shape.batch_tokens / step
 
-    # Memory per GPU.
-    # bytes_per_parameter splits as bf16 weights (2), bf16 gradients (2), optimizer (rest).
-    weight_b = np.minimum(bytes_per_parameter, 2.0)
-    grad_b = np.clip(bytes_per_parameter - 2.0, 0.0, 2.0)
-    optim_b = np.maximum(bytes_per_parameter - 4.0, 0.0)
-    shard = d * cp                               # ZeRO shards over data x context ranks
-    expert_shard = shard / ep
-
-    def state_of(params, ranks):
-        return params * (weight_b / np.where(z >= 3, ranks, 1.0)
-                         + grad_b / np.where(z >= 2, ranks, 1.0) + optim_b / ranks)
-
-    state = state_of(dense_params, shard) + state_of(expert_params, expert_shard)
-    # Korthikanti et al. 2022, Table 2: 34 s b h per layer (attention 11, MLP 19, norms 4)
-    # with sequence parallelism; routed MLPs hold k expert widths f instead of 4h.
-    mlp_share = np.where(moe, k_route * np.maximum(f_exp, 0.0) / (4.0 * h)
-                         * calib.routing_imbalance, 1.0)
-    per_layer_kept = (15.0 + 19.0 * mlp_share) * mb_tokens * h / t
-    stored_scores = np.where(flash | selective, 0.0, 5.0 * heads * s * s * m / t)
-    per_layer = np.where(full, 2.0 * mb_tokens * h / t, per_layer_kept + stored_scores)
-    in_flight = np.minimum(p, micro)
-    activations = (per_layer * layers_gpu * in_flight
-                   + np.where(full, per_layer_kept + stored_scores, 0.0))
-    memory = (state + activations) * (1.0 + calib.fragmentation) + calib.reserved_gib * GIB
-    fits = memory <= hw.gpu_memory[c3] * (1.0 - margin)
-    ok = valid & fits
     comm = comm_time / step
     return Evaluated(np.where(ok, tokens_per_s, 0.0), memory, comm, d, micro)

@@ -24,10 +24,12 @@ def honour_client_tokens(session: boto3.Session) -> dict[str, list[str]]:
     instances of the first request (whatever their state now), creating nothing.
     Returns token -> instance ids."""
     seen: dict[str, list[str]] = {}
+    asked: list[str] = []  # the token of the call under way (one at a time)
 
     def before(params, **_):
         token = params["body"].get("ClientToken")
         if token not in seen:
+            asked[:] = [token] if token else []
             return None
         ec2 = boto3.client("ec2", region_name=REGION)
         items = [i for r in ec2.describe_instances(InstanceIds=seen[token])["Reservations"]
@@ -35,15 +37,12 @@ def honour_client_tokens(session: boto3.Session) -> dict[str, list[str]]:
         return (AWSResponse(f"https://ec2.{REGION}.amazonaws.com/", 200, {}, None),
                 {"ReservationId": "r-same", "Instances": items})
 
-    def after(params, parsed, **_):
-        token = params["body"].get("ClientToken")
-        if token and token not in seen and parsed.get("Instances"):
-            seen[token] = [i["InstanceId"] for i in parsed["Instances"]]
+    def after(parsed, **_):
+        if asked and parsed.get("Instances"):
+            seen[asked.pop()] = [i["InstanceId"] for i in parsed["Instances"]]
 
     session.events.register("before-call.ec2.RunInstances", before)
-    session.events.register("after-call.ec2.RunInstances",
-                            lambda http_response, parsed, model, **kw: after(
-                                kw.get("params", {}), parsed))
+    session.events.register("after-call.ec2.RunInstances", after)
     return seen
 
 
@@ -224,7 +223,8 @@ def test_price_check_runs_from_any_folder(tmp_path, monkeypatch, run_cli):
     # The snapshot it was planned from now says another price for the planned offer: the
     # launch must notice from any folder.
     lines = csv.read_text().splitlines()
-    edited = [line.replace(f",{alloc['usd_per_hour']:g},", ",0.01,", 1)
+    half = f",{alloc['usd_per_hour'] / 2:.4f},"
+    edited = [line.replace(f",{alloc['usd_per_hour']:g},", half, 1)
               if f",{alloc['instance_type']}," in line and f",{alloc['pricing']}," in line
               and line.startswith(f"aws,{alloc['region']},") else line for line in lines]
     assert edited != lines
@@ -268,3 +268,25 @@ def test_gpu_and_gpu_count_are_compared_with_the_snapshot(plan_file, run_cli, tm
     code, out, err = run_cli("launch", str(path), "--force")
     assert code == 1, (out, err)
     assert "8 x A10G per instance, but the snapshot" in err and "says 1 x A10G" in err
+
+
+# -- item 1: a stopped instance is not a running one -------------------------------------------
+
+def test_relaunch_over_stopped_instances_is_refused_naming_them(aws, plan_file, run_cli):
+    path = plan_file("plan_aws.json")
+    code, out, err = run_cli("launch", str(path), "--yes", "--image", IMAGE,
+                             "--on-exit", "stop")
+    assert code == 0, err
+    ec2 = boto3.client("ec2", region_name=REGION)
+    first = [i["InstanceId"] for i in instances(("pending", "running"))]
+    assert len(first) == 3
+    g5 = [i["InstanceId"] for i in instances(("pending", "running"))
+          if i["InstanceType"] == "g5.xlarge"]
+    ec2.stop_instances(InstanceIds=g5)  # the run exited; on_exit stop powered them off
+    code, out, err = run_cli("launch", str(path), "--yes", "--image", IMAGE,
+                             "--on-exit", "stop")
+    assert code == 1, (out, err)
+    assert "already runs all" not in out
+    assert "exist but are stopped" in err and all(i in err for i in g5)
+    # nothing of the earlier launch was destroyed by this refusal, nothing new was made
+    assert sorted(i["InstanceId"] for i in instances()) == sorted(first)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gpucost.catalog.gpus import gpu_specs
+from gpucost.catalog.snapshot import load_catalog
 from gpucost.job.parse import parse_job
 from gpucost.performance import estimate
 from gpucost.planner.planner import plan_job
@@ -33,8 +34,9 @@ def _layouts(plan: dict) -> list[tuple[dict, dict]]:
     return [(a, a["layout"]) for a in allocations if a.get("layout")]
 
 
-def check_runnable(plan: dict) -> int:
-    """Assert the invariants on every layout in ``plan``; returns how many it checked."""
+def check_runnable(plan: dict, memory_of=None) -> int:
+    """Assert the invariants on every layout in ``plan``; returns how many it checked.
+    ``memory_of(allocation)``: the GiB per GPU of its offer (default: the spec table's)."""
     shape = plan["assumptions"]["model_shape"]
     checked = 0
     for alloc, layout in _layouts(plan):
@@ -52,7 +54,7 @@ def check_runnable(plan: dict) -> int:
         # Divisible work: every instance runs alone, laid out on its own GPUs.
         per = 1 if plan["job"]["mode"] == "divisible" else alloc["instances"]
         assert gpus == per * alloc["gpu_count"]
-        memory = gpu_specs()[alloc["gpu"]].memory_gib
+        memory = (memory_of(alloc) if memory_of else None) or gpu_specs()[alloc["gpu"]].memory_gib
         assert layout["memory_gib_per_gpu"] <= 0.92 * memory + 0.05, (alloc["gpu"], layout)
         if alloc["precision_used"] == "bf16":
             assert layout["mfu"] <= 0.60, (alloc["gpu"], layout)
@@ -66,7 +68,14 @@ def test_examples_print_runnable_layouts(path):
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
-    assert check_runnable(plan) >= 1
+    offers = load_catalog().offers
+    memory = {(r.provider, r.region, r.instance_type): r.gpu_memory_gib
+              for r in offers.itertuples(index=False)}
+
+    def memory_of(alloc: dict) -> float | None:
+        return memory.get((alloc["provider"], alloc["region"], alloc["instance_type"]))
+
+    assert check_runnable(plan, memory_of) >= 1
 
 
 def test_experiments_runs_each_split_their_own_batch():
