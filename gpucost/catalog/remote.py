@@ -183,9 +183,10 @@ def _download_folder(fs: Any, root: str, location: str, target: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         name = remote.rsplit("/", 1)[-1]
         (folder / name).write_bytes(fs.cat_file(remote))
-        quotas = remote[:-len(".csv")] + ".quotas.csv"
-        if fs.exists(quotas):
-            (folder / f"{name[:-len('.csv')]}.quotas.csv").write_bytes(fs.cat_file(quotas))
+        for side in (".quotas.csv", ".interruptions.csv"):  # files beside the prices
+            beside = remote[:-len(".csv")] + side
+            if fs.exists(beside):
+                (folder / f"{name[:-len('.csv')]}{side}").write_bytes(fs.cat_file(beside))
 
 
 def _download_file(fs: Any, url: str, target: Path) -> Path:

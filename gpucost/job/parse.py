@@ -46,7 +46,7 @@ _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size
                "activated_parameters"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd"}
+                    "budget_usd", "deadline_confidence"}
 
 
 def shown(value: Any) -> str:
@@ -297,6 +297,9 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
         max_gpus=int(max_gpus) if max_gpus else None,
         budget_usd=r.number(data, "budget_usd", "constraints.budget_usd",
                             "constraints.budget_usd"),
+        deadline_confidence=r.number(data, "deadline_confidence",
+                                     "constraints.deadline_confidence",
+                                     "constraints.deadline_confidence"),
     )
 
 

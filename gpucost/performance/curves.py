@@ -17,7 +17,7 @@ import pandas as pd
 from gpucost.job.shape import ModelShape
 from gpucost.job.spec import Assumptions, RunSpec
 from gpucost.performance.calibration import Calibration
-from gpucost.performance.goodput import overhead
+from gpucost.performance.goodput import offer_reclaim_rates, overhead, spot_model
 from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
 from gpucost.performance.step_time import GIB, GRID, evaluate_layouts, layouts_for
 
@@ -58,8 +58,14 @@ class PerformanceCurves:
     memory: np.ndarray
     comm: np.ndarray
     data_parallel: np.ndarray
-    rate: np.ndarray           # (2 x classes, n_max + 1): job FLOPs/hour, [on-demand; spot]
+    # (rows, n_max + 1): expected job FLOPs/hour; rows are the classes on demand, then one
+    # per (class, spot reclaim rate) pair of the spot offers
+    rate: np.ndarray
     startup_hours: float
+    row_class: np.ndarray | None = None    # (rows,) the hardware class of each rate row
+    row_reclaims: np.ndarray | None = None  # (rows,) reclaims per instance-hour (0: on demand)
+    # (rows, n_max + 1): variance of the wall time per wall hour (spot reclaims; 0 on demand)
+    variance: np.ndarray | None = None
 
     @property
     def n_max(self) -> int:
@@ -93,7 +99,8 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
                        assumptions: Assumptions, calib: Calibration
                        ) -> tuple[PerformanceCurves, np.ndarray]:
     """Curves for ``run`` over the hardware classes of ``offers``, and each offer's curve
-    row in ``rate`` (class, or class + number of classes for spot offers)."""
+    row in ``rate`` (its class on demand; its (class, reclaim rate) row for spot offers,
+    the rate from the ``reclaims_per_hour`` column or the provider's default)."""
     shape = run.shape
     classes, codes = hardware_classes(offers, run.precision)
     counts = np.arange(1, max(n_max, 1) + 1)
@@ -123,16 +130,30 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     tokens = keep(tokens_best)
     gpus = counts[None, :] * classes.gpus_per_instance[:, None]
     per_token = job_flops_per_token(run, shape)
-    rates = []
-    for spot in (False, True):
-        extra = overhead(assumptions, gpus, counts[None, :] if spot else 0)
-        rate = tokens[:, 1:] * 3600.0 * per_token / (1.0 + extra)
-        rates.append(np.concatenate([np.zeros((len(rate), 1)), rate], axis=1))
+    extra = overhead(assumptions, gpus, 0)
+    rates = [tokens[:, 1:] * 3600.0 * per_token / (1.0 + extra)]
+    variances = [np.zeros_like(rates[0])]
+    spot_offer = (offers["pricing"] == "spot").to_numpy()
+    reclaims = offer_reclaim_rates(offers, assumptions)
+    rows = codes.copy()
+    pairs = sorted({(int(c), float(r)) for c, r, s in zip(codes, reclaims, spot_offer,
+                                                          strict=True) if s})
+    row_of = {pair: size + k for k, pair in enumerate(pairs)}
+    for i in np.flatnonzero(spot_offer):
+        rows[i] = row_of[(int(codes[i]), float(reclaims[i]))]
+    state = run.parameters * run.bytes_per_parameter if run.parameters else 0.0
+    for c, reclaim in pairs:
+        model = spot_model(assumptions, reclaim, counts, gpus[c], state)
+        rates.append(tokens[c:c + 1, 1:] * 3600.0 * per_token / model.factor[None, :])
+        variances.append(model.variance_per_hour[None, :])
+    rate = np.concatenate(rates, axis=0)
     curves = PerformanceCurves(
         classes=classes, shape=shape, tokens_per_s=tokens,
         layout_index=np.concatenate([np.zeros((len(best), 1), dtype=int), best], axis=1),
         memory=keep(memory), comm=keep(comm),
-        data_parallel=keep(dp), rate=np.concatenate(rates, axis=0),
-        startup_hours=assumptions.startup_hours)
-    spot_offer = (offers["pricing"] == "spot").to_numpy()
-    return curves, codes + np.where(spot_offer, len(classes.keys), 0)
+        data_parallel=keep(dp), rate=keep(rate),
+        startup_hours=assumptions.startup_hours,
+        row_class=np.array([*range(size), *(c for c, _ in pairs)], dtype=np.int64),
+        row_reclaims=np.array([0.0] * size + [r for _, r in pairs]),
+        variance=keep(np.concatenate(variances, axis=0)))
+    return curves, rows

@@ -35,6 +35,7 @@ from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
 from gpucost.performance.curves import performance_curves
+from gpucost.performance.spot import quantile_hours
 
 _FAMILY = re.compile(r"^([a-z]+)")
 
@@ -47,6 +48,9 @@ class Candidates:
     funnel: list[tuple[str, int]] = field(default_factory=list)  # (step, offers left)
     notes: list[str] = field(default_factory=list)
     curves: PerformanceCurves | None = None
+    # A spot cluster meets the deadline when it finishes by then with this probability
+    # (constraints.deadline_confidence; None: its expected finish meets it).
+    deadline_confidence: float | None = None
 
     @property
     def empty(self) -> bool:
@@ -100,7 +104,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         table = table[table["gpu_memory_gib"] >= run.min_gpu_memory_gib]
         funnel.append((f"at least {run.min_gpu_memory_gib:g} GiB per GPU", len(table)))
     if table.empty:
-        return Candidates(table, funnel, notes)
+        return Candidates(table, funnel, notes, deadline_confidence=constraints.deadline_confidence)
 
     table = table.reset_index(drop=True)
     n_max = np.full(len(table), constraints.max_instances, dtype=np.int64)
@@ -116,7 +120,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     curves, curve = performance_curves(run, table, int(max(table["n_max"].max(), 1)),
                                        assumptions, calibration(run.stack))
     table["curve"] = curve
-    table["hw_class"] = curve % len(curves.classes.keys)
+    table["hw_class"] = curves.row_class[curve]
     fits = curves.tokens_per_s[:, 1:] > 0
     first = np.where(fits.any(axis=1), fits.argmax(axis=1) + 1, np.iinfo(np.int64).max)
     table["n_min"] = first[table["hw_class"].to_numpy()]
@@ -162,7 +166,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         notes.append("Model shape derived from the parameter count: "
                      f"{curves.shape.layers} layers, hidden size {curves.shape.hidden_size} "
                      "(give model.layers and model.hidden_size to set them)")
-    return Candidates(table, funnel, notes, curves)
+    return Candidates(table, funnel, notes, curves, constraints.deadline_confidence)
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
@@ -188,7 +192,7 @@ def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndar
     curves = cands.curves
     assert curves is not None
     hours = run_hours(run, curves.rate, curves.startup_hours)
-    meets = hours <= run.deadline_hours * (1 + 1e-12)
+    meets = finish_hours(cands, hours) <= run.deadline_hours * (1 + 1e-12)
     with np.errstate(invalid="ignore"):  # 0 instances x inf hours
         gpu_time = np.where(meets, np.arange(curves.n_max + 1)[None, :] * hours, np.inf)
     best_cost = _prefix_arg(gpu_time, np.less)
@@ -198,6 +202,19 @@ def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndar
     n = best_cost[rows, cap]
     ok = meets[rows, n]
     return np.where(ok, n, fastest[rows, cap]), ok
+
+
+def finish_hours(cands: Candidates, hours: np.ndarray, rows: np.ndarray | None = None,
+                 n: np.ndarray | None = None) -> np.ndarray:
+    """The wall time that must meet the deadline: the expected one, or with
+    ``deadline_confidence`` the one spot reclaims leave the run within with that
+    probability (all curve rows and counts, or ``rows`` at counts ``n``)."""
+    curves = cands.curves
+    if cands.deadline_confidence is None or curves is None or curves.variance is None:
+        return hours
+    var = curves.variance if rows is None else curves.variance[rows, n]
+    with np.errstate(invalid="ignore"):
+        return quantile_hours(hours, var * hours, cands.deadline_confidence)
 
 
 def _prefix_arg(values: np.ndarray, better) -> np.ndarray:

@@ -88,6 +88,9 @@ class Allocation:
     # data/tensor/pipeline parallel, ZeRO stage, micro-batch, checkpointing, memory per
     # GPU, MFU, share of step time in exposed communication, tokens/s.
     layout: dict[str, Any] | None = None
+    # Spot allocations: the interruption band and what reclaims do to the run
+    # (gpucost.performance.spot.run_figures, plus "band" and "band_source").
+    spot_figures: dict[str, Any] | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
@@ -42,7 +43,7 @@ def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates
     """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
     table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
     return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes,
-                      c.curves)
+                      c.curves, c.deadline_confidence)
 
 
 def _alternative(gpu: str, result: ModeResult, note: str = "") -> Alternative:
@@ -193,8 +194,9 @@ def _over_budget(job: JobSpec, cands: list[Candidates],
 def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                  spot_in_play: bool) -> dict:
     from gpucost.performance import calibration
-    from gpucost.performance.goodput import describe, describe_spot
+    from gpucost.performance.goodput import describe
     from gpucost.performance.published import published_runs, throughput_runs
+    from gpucost.performance.spot import describe as describe_spot
 
     mfu: dict[str, dict] = {}
     for c in cands:
@@ -230,7 +232,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                       "(end-to-end fp8 GEMMs, not the 2x datasheet ratio), attention and "
                       f"communication in bf16, casts adding {calib.fp8_cast_traffic:.0%} to "
                       "memory traffic." if run.precision == "fp8" else None),
-        "spot": describe_spot(job.assumptions) if spot_in_play else None,
+        "spot": describe_spot(job.assumptions, job.mode) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
         "flops_formula": "6 x parameters x tokens unless flops is given",
         "billing": "per second",
@@ -260,6 +262,38 @@ def _snapshot_info(catalog: Catalog) -> dict:
     }
 
 
+def with_spot_figures(job: JobSpec, cands: list[Candidates], allocations: list
+                      ) -> list:
+    """``allocations`` with, on each spot one, its pool's interruption band and what
+    reclaims do to the run (expected reclaims, lost share, finish probability)."""
+    from gpucost.performance.spot import run_figures
+
+    runs = {r.name: (r, c) for r, c in zip(job.runs, cands, strict=True)}
+    out = []
+    for a in allocations:
+        run, c = runs.get(a.run) or (job.runs[0], cands[0])
+        if a.pricing != "spot" or c.curves is None or c.empty:
+            out.append(a)
+            continue
+        t = c.table
+        hit = t[(t["provider"] == a.provider) & (t["region"] == a.region)
+                & (t["instance_type"] == a.instance_type) & (t["pricing"] == a.pricing)]
+        if hit.empty:
+            out.append(a)
+            continue
+        row = hit.iloc[0]
+        state = (run.parameters or 0.0) * run.bytes_per_parameter
+        figures = run_figures(job.assumptions, float(c.curves.row_reclaims[int(row["curve"])]),
+                              a.instances, a.gpu_count, a.hours, run.deadline_hours, state,
+                              synchronous=job.mode != "divisible")
+        overridden = job.assumptions.spot_interruptions_per_instance_hour is not None
+        figures["band"] = "job override" if overridden else str(row.get("interruption_band", ""))
+        figures["band_source"] = ("assumptions.spot_interruptions_per_instance_hour"
+                                  if overridden else str(row.get("interruption_source", "")))
+        out.append(replace(a, spot_figures=figures))
+    return out
+
+
 def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              now: dt.datetime | None = None) -> Plan:
     """The cheapest plan for ``job`` over ``catalog``'s offers.
@@ -271,9 +305,10 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     """
     now = now or dt.datetime.now(dt.UTC)
     job = check_constraint_names(job, catalog.offers)
-    cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
-                               catalog.quotas)
+    cands = candidates_for_job(with_interruptions(catalog.offers, catalog.interruptions),
+                               job.runs, job.constraints, job.assumptions, catalog.quotas)
     result = solve_mode(job, cands)
+    result = replace(result, allocations=with_spot_figures(job, cands, result.allocations))
     chosen = {a.gpu for a in result.allocations}
     plan = Plan(
         job={"name": job.name, "mode": job.mode, "precision": job.runs[0].precision,

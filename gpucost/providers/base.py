@@ -49,6 +49,8 @@ class FetchResult:
     offers: pd.DataFrame
     failed_regions: dict[str, str] = field(default_factory=dict)
     quotas: pd.DataFrame | None = None
+    # Spot interruption bands per pool (gpucost.catalog.interruptions), None if not read.
+    interruptions: pd.DataFrame | None = None
 
 
 class Provider(Protocol):

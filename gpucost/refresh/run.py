@@ -180,6 +180,30 @@ def _only_requested(previous: pd.DataFrame, regions: list[str], out_dir: Path) -
     return previous[previous["region"].isin(regions)]
 
 
+def _write_interruptions(result: FetchResult, previous_file: SnapshotFile | None,
+                         out_dir: Path, name: str, today: dt.date, echo: Echo) -> None:
+    """The interruption bands beside the new snapshot: the fetched ones, or, when they
+    could not be read, the previous snapshot's (so a failed read loses no data)."""
+    from gpucost.catalog.interruptions import (
+        interruptions_path,
+        read_interruptions,
+        write_interruptions,
+    )
+
+    table = result.interruptions
+    if table is None or not len(table):
+        if previous_file is None or not previous_file.dated:
+            return
+        old_path = interruptions_path(previous_file.path, previous_file.date.isoformat())
+        table = read_interruptions(old_path)
+        if not len(table):
+            return
+        if name == "aws":
+            echo(f"{name}: spot interruption data not refreshed; kept the "
+                 f"{previous_file.date.isoformat()} bands")
+    write_interruptions(table, out_dir, name, today)
+
+
 def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today: dt.date,
                      echo: Echo, tty: bool = False,
                      provider_options: dict | None = None,
@@ -237,6 +261,7 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
                 quotas = pd.concat([quotas,
                                     old[old["region"].isin(set(result.failed_regions))]])
             write_quotas(quotas, out_dir, name, today)
+        _write_interruptions(result, previous_file, out_dir, name, today, echo)
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 

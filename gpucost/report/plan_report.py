@@ -130,6 +130,53 @@ def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
     return rows
 
 
+def spot_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[str]:
+    """Per spot allocation: its interruption band and what reclaims do to the run."""
+    lines = []
+    seen = set()
+    for a in allocations:
+        f = a.spot_figures
+        if not f:
+            continue
+        key = (a.instance_type, a.region, a.instances, round(a.hours, 6))
+        if key in seen:  # a sweep of identical runs shares one line
+            continue
+        seen.add(key)
+        band = f.get("band", "")
+        rate = f"{sig(f['reclaims_per_instance_hour'], 2)} reclaims per instance-hour"
+        if band == "job override":
+            band_text = f"{rate} (job override)"
+        elif band.startswith("assumed"):
+            band_text = f"interruption rate {band} ({f.get('band_source', '')}) = {rate}"
+        else:
+            band_text = (f"interruption band {band} a month ({f.get('band_source', '')}) = "
+                         f"{rate}")
+        between = f.get("hours_between_interruptions")
+        every = (f", one interruption every {hours_text(between)}" if between and
+                 f["synchronous"] else "")
+        who = ("the whole run stops at each" if f["synchronous"] else
+               "each stops only its own instance")
+        lines.append(
+            f"Spot {a.instances} x {a.instance_type} {a.region}: {band_text}. Expected "
+            f"{sig(f['expected_reclaims'], 2)} reclaims and "
+            f"{sig(f['expected_hardware_failures'], 2)} hardware failures over the run "
+            f"({who}{every}); checkpoint every {hours_text(f['checkpoint_interval_hours'])} "
+            f"({sig(f['checkpoint_write_hours'] * 60, 2)} min to write); "
+            f"expected lost share {f['lost_share']:.0%} of paid time (reclaims, restarts, "
+            f"checkpoints); P(done by the deadline) {_percent(f['p_meets_deadline'])} "
+            "(reclaim and failure risk only; normal approximation).")
+    return lines
+
+
+def _percent(p: float) -> str:
+    """A probability without false certainty: never "100%" or "0%" unless exact."""
+    if p >= 0.995 and p < 1:
+        return ">99%"
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
 def _spot_in_play(plan: Plan) -> bool:
     shown = [*plan.allocations,
              *(a for alt in (plan.baseline, plan.over_budget) if alt for a in alt.allocations),
@@ -175,6 +222,7 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   f"{hours_text(plan.hours)}, {sig(plan.gpu_hours, 3)} GPU-hours"
                   f"{bold} (solver: {plan.solver['name']}, "
                   f"{plan.solver['seconds']:.2f} s)"]
+        lines += spot_lines(plan.allocations)
     baseline = _baseline_lines(plan)
     if baseline:
         lines += ["", *baseline]

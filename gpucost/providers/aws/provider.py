@@ -76,14 +76,20 @@ class AwsProvider:
     ``client_factory(service, region)`` builds the botocore clients (default: from
     ``session``, or a session from the environment); it is only called from the thread
     that calls :meth:`fetch`, since boto3 sessions are not thread-safe (clients are).
+
+    ``spot_advisor()`` returns the Spot Instance Advisor document (its interruption band
+    per pool); by default it is read from its public URL, except when ``client_factory``
+    is given (offline tests), where it is skipped unless passed in.
     """
 
     name = "aws"
 
     def __init__(self, session: Any = None, max_workers: int = 4,
                  client_factory: aws_clients.ClientFactory | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None,
+                 spot_advisor: Callable[[], Any] | None = None) -> None:
         self._session = session
+        self._spot_advisor = spot_advisor
         self._max_workers = max(1, int(max_workers))
         self._client_factory = client_factory
         self._timeout = timeout  # total seconds: bounds HTTP timeouts and retries
@@ -137,7 +143,27 @@ class AwsProvider:
             pd.DataFrame(rows, columns=list(OFFER_COLUMNS))), "aws"))
                   if rows else empty_offers())
         return FetchResult(offers=offers, failed_regions=failed,
-                           quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS))
+                           quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS),
+                           interruptions=self._interruptions(types, sorted(inventories),
+                                                             as_of))
+
+    def _interruptions(self, types: list[str], regions: list[str], as_of: str
+                       ) -> pd.DataFrame | None:
+        """Interruption bands of the fetched pools; None when the advisor data could not
+        be read (the refresh then keeps the previous file's rows)."""
+        from gpucost.providers.aws.spot_advisor import AdvisorError, fetch_advisor, parse_advisor
+
+        read = self._spot_advisor
+        if read is None:
+            if self._client_factory is not None:
+                return None
+            read = lambda: fetch_advisor(self._timeout or 60.0)  # noqa: E731
+        try:
+            return parse_advisor(read(), dt.date.fromisoformat(as_of), instance_types=types,
+                                 regions=regions)
+        except AdvisorError as exc:
+            logger.warning("aws: spot advisor data not read: %s", exc)
+            return None
 
     def _list_regions(self, factory: aws_clients.ClientFactory, home: str) -> list[str]:
         try:
