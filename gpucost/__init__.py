@@ -31,6 +31,8 @@ _API = {
     "parse_job": "gpucost.job.parse",
     "plan_job": "gpucost.planner.planner",
     "frontier": "gpucost.planner.frontier",
+    "estimate": "gpucost.planner.cluster",
+    "use_profile": "gpucost.performance.user_calibration",
     "refresh": "gpucost.refresh.run",
 }
 

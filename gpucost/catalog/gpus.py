@@ -50,6 +50,8 @@ class GpuSpec:
     # Fabric) total, None for GPUs without one, and the PCIe x16 host link.
     nvlink_gb_s: float | None = None
     pcie_gb_s: float = 32.0
+    # SXM/OAM modules, Grace-Blackwell superchips, or PCIe cards (workstation, GeForce).
+    form_factor: str = ""
 
     def peak_tflops(self, precision: str) -> tuple[float, str]:
         """Dense peak TFLOPS at ``precision``, or at its fallback format.
@@ -91,6 +93,7 @@ def gpu_specs() -> dict[str, GpuSpec]:
             datasheet=row["datasheet"],
             nvlink_gb_s=_float_or_none(row["nvlink_gb_s"]),
             pcie_gb_s=float(row["pcie_gb_s"]),
+            form_factor=row.get("form_factor", ""),
         )
     return specs
 

@@ -106,12 +106,16 @@ def filter_offers(offers: pd.DataFrame, spec: OfferFilter) -> pd.DataFrame:
 def peak_pflops(gpu: str, gpu_count: int, precision: str) -> tuple[float | None, str | None]:
     """Dense peak PFLOPS of ``gpu_count`` GPUs at ``precision`` (or its fallback format).
 
-    Returns ``(None, None)`` for a GPU that is not in the spec table.
+    Returns ``(None, None)`` for a GPU that is not in the spec table, or that has no
+    figure for ``precision`` or its fallbacks (Gaudi 3 publishes no fp32 matrix figure).
     """
     spec = gpu_specs().get(gpu)
     if spec is None:
         return None, None
-    tflops, used = spec.peak_tflops(precision)
+    try:
+        tflops, used = spec.peak_tflops(precision)
+    except KeyError:
+        return None, None
     return gpu_count * tflops / 1000.0, used
 
 

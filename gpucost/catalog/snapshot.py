@@ -19,7 +19,6 @@ import io
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +36,6 @@ from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
-STALE_AFTER_DAYS = 30
 FUTURE_SLACK_DAYS = 1
 
 # vCPU quotas: ``families`` lists the instance-type prefixes (letters before the first
@@ -47,7 +45,7 @@ QUOTA_COLUMNS = ["provider", "region", "pricing", "quota_name", "families", "vcp
 
 
 class StaleSnapshotWarning(UserWarning):
-    """The snapshot in use is older than STALE_AFTER_DAYS."""
+    """Prices an answer uses are older than STALE_AFTER_DAYS (judged on rows' as_of)."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +198,9 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     """Load the offers of the newest snapshot per provider (or of ``snapshot``).
 
     ``providers`` (case-insensitive) reads only those providers' files; a CSV given by
-    another name than <date>.csv is always read. Warns with :class:`StaleSnapshotWarning`
-    once for each file read whose newest price is more than STALE_AFTER_DAYS old.
+    another name than <date>.csv is always read. Loading does not warn about age: what
+    matters is the age of the prices an answer uses, which its caller knows
+    (:mod:`gpucost.catalog.age`; the CLI warns with :class:`StaleSnapshotWarning`).
     """
     from gpucost.catalog.remote import origin_of, resolve_location
 
@@ -223,14 +222,6 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
         _refuse_future(f, offers, today)
         newest = offers["as_of"].max().date() if len(offers) else None
         read.append(replace(f, newest_as_of=newest))
-        if newest is not None:
-            age = (today - newest).days
-            label = f"{f.path.parent.name}/{f.path.name}" if f.dated else str(f.path)
-            if age > STALE_AFTER_DAYS:
-                warnings.warn(
-                    f"snapshot {label} holds prices as of {newest.isoformat()} ({age} days "
-                    "old); run `gpucost refresh` for current prices", StaleSnapshotWarning,
-                    stacklevel=2)
     offers = pd.concat(frames, ignore_index=True) if frames else empty_offers()
     non_empty = [q for q in quotas if len(q)]
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty

@@ -28,9 +28,16 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported here so that each command module can import `cli` helpers without cycles.
-    from gpucost.cli import catalog_commands, launch_commands, plan_commands, refresh_command
+    from gpucost.cli import (
+        analysis_commands,
+        catalog_commands,
+        launch_commands,
+        plan_commands,
+        refresh_command,
+    )
 
-    for module in (catalog_commands, plan_commands, refresh_command, launch_commands):
+    for module in (catalog_commands, plan_commands, analysis_commands, refresh_command,
+                   launch_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

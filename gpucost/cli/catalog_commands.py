@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
+from gpucost.catalog.age import offers_age, utc_today, warn_if_stale
 from gpucost.catalog.gpus import PRECISIONS, gpu_specs
 from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.query import (
@@ -93,6 +94,7 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
         offers = offers.head(limit)
     if spot:  # each pool's interruption band, and the reclaim rate plans use for it
         offers = with_interruptions(offers, catalog.interruptions)
+    warn_if_stale(offers_age(offers, utc_today()), "the oldest price listed is", "listed")
     if output in ("table", "markdown"):
         formatters = {"usd_per_hour": lambda v: f"{v:g}", "usd_per_gpu_hour": sig,
                       "usd_per_pflop_hour": sig,

@@ -14,6 +14,12 @@ snapshot_option = click.option(
          "gs://bucket/prefix or an https:// file (default: $GPUCOST_SNAPSHOTS, else the "
          "newest refreshed or shipped snapshot per provider).")
 
+calibration_option = click.option(
+    "--calibration", "calibration", type=click.Path(dir_okay=False), default=None,
+    help="Calibration profile from `gpucost calibrate` (default: $GPUCOST_CALIBRATION, else "
+         "calibration.json in your config folder if it exists; 'none': the published model "
+         "alone).")
+
 output_option = click.option(
     "--output", "-o", "output", type=click.Choice(OUTPUT_FORMATS), default="table",
     show_default=True, help="Output format; json and csv carry every column.")

@@ -6,8 +6,9 @@ import json
 
 import click
 
+from gpucost.catalog.age import PriceAge, price_age, utc_today, warn_if_stale
 from gpucost.catalog.snapshot import load_catalog
-from gpucost.cli.options import snapshot_option
+from gpucost.cli.options import calibration_option, snapshot_option
 from gpucost.job.parse import load_job
 from gpucost.planner.frontier import frontier, plot_frontier
 from gpucost.planner.planner import plan_job
@@ -22,14 +23,22 @@ plan_output = click.option("--output", "-o", type=click.Choice(["table", "json",
 @click.argument("job_file", type=click.Path(dir_okay=False))
 @plan_output
 @snapshot_option
-def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
+@calibration_option
+def plan_command(job_file: str, output: str, snapshot: str | None,
+                 calibration: str | None) -> int:
     """The cheapest way to run JOB_FILE by its deadline.
 
     Exit status 0 with a plan, 1 when the job is infeasible (the answer says which
     constraint binds and the nearest feasible relaxation), 2 for bad input.
     """
+    from gpucost.calibrate.store import load_profile_for_cli
+    from gpucost.performance.user_calibration import use_profile
+
     job = load_job(job_file)
-    plan = plan_job(job, load_catalog(snapshot, providers=job.constraints.providers))
+    catalog = load_catalog(snapshot, providers=job.constraints.providers)
+    with use_profile(load_profile_for_cli(calibration)):
+        plan = plan_job(job, catalog)
+    warn_if_stale(PriceAge.from_json(plan.snapshot["price_age"]))
     if output == "json":
         click.echo(plan.to_json())
     else:
@@ -47,20 +56,34 @@ def plan_command(job_file: str, output: str, snapshot: str | None) -> int:
                    "is feasible).")
 @plan_output
 @snapshot_option
+@calibration_option
 def frontier_command(job_file: str, points: int, plot_path: str | None, output: str,
-                     snapshot: str | None) -> int:
+                     snapshot: str | None, calibration: str | None) -> int:
     """Cost against deadline: the cheapest plan for each of a range of deadlines.
 
     Exit status 0 when at least one deadline is feasible, 1 when none is, 2 for bad input.
     """
+    from gpucost.calibrate.store import load_profile_for_cli
+    from gpucost.performance.user_calibration import use_profile
+
     job = load_job(job_file)
-    curve = frontier(job, load_catalog(snapshot, providers=job.constraints.providers),
-                     points)
+    catalog = load_catalog(snapshot, providers=job.constraints.providers)
+    profile = load_profile_for_cli(calibration)
+    with use_profile(profile):
+        curve = frontier(job, catalog, points)
+    # The curve's points name instance types only: tell the age of what was searched.
+    warn_if_stale(price_age([], catalog.offers, utc_today()))
+    run = job.runs[0]
+    said = (profile.describe(set(catalog.offers["gpu"]), run.stack, run.precision)
+            if profile is not None and run.utilization is None else None)
     if output == "json":
-        click.echo(json.dumps({"job": job.name, "points": [p.to_json() for p in curve]},
+        click.echo(json.dumps({"job": job.name, "calibration": said,
+                               "points": [p.to_json() for p in curve]},
                               indent=2, default=json_ready))
     else:
         click.echo(render_frontier(curve, markdown=output == "markdown", runs=len(job.runs)))
+        if said:
+            click.echo(f"Throughput {said}.")
     if not any(p.feasible for p in curve):
         if plot_path:
             click.echo(f"gpucost: no deadline is feasible: {plot_path} not written", err=True)

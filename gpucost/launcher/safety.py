@@ -58,8 +58,8 @@ def refusal_reasons(plan: LaunchPlan, today: date | None = None) -> list[str]:
                        f"{money(plan.budget_usd)}")
     age = (today - date.fromisoformat(plan.snapshot_oldest_as_of)).days
     if age > MAX_SNAPSHOT_AGE_DAYS:
-        reasons.append(f"prices are {age} days old (oldest snapshot "
-                       f"{plan.snapshot_oldest_as_of}, limit {MAX_SNAPSHOT_AGE_DAYS} days): "
+        reasons.append(f"the plan's oldest price is as of {plan.snapshot_oldest_as_of} "
+                       f"({age} days old, limit {MAX_SNAPSHOT_AGE_DAYS} days): "
                        "run `gpucost refresh` and plan again")
     return reasons
 

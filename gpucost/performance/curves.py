@@ -20,6 +20,7 @@ from gpucost.performance.calibration import Calibration
 from gpucost.performance.goodput import offer_reclaim_rates, overhead, spot_model
 from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
 from gpucost.performance.step_time import GIB, GRID, evaluate_layouts, layouts_for
+from gpucost.performance.user_calibration import rate_factors
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
                             (comm, ev.comm_fraction), (dp, ev.data_parallel)):
             full = np.broadcast_to(values, ev.tokens_per_s.shape)
             out[rows] = np.take_along_axis(full, k[:, :, None], axis=2)[:, :, 0]
+
+    # A team's own calibration (gpucost calibrate), if one is active: one factor per GPU.
+    tokens_best *= rate_factors(classes.keys["gpu"], run.stack, run.precision,
+                                run.utilization)[:, None]
 
     def keep(values: np.ndarray) -> np.ndarray:
         return np.concatenate([np.zeros((len(values), 1)), values], axis=1)

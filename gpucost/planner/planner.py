@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.age import price_age
 from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
@@ -248,8 +249,13 @@ def _requirements(job: JobSpec, allocations: list) -> dict:
             "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
 
 
-def _snapshot_info(catalog: Catalog) -> dict:
+def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
+                   today: dt.date) -> dict:
     offers = catalog.offers
+    searched = [c.table for c in cands if len(c.table)]
+    age = price_age([(a.provider, a.region, a.instance_type, a.pricing, a.as_of)
+                     for a in allocations],
+                    pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
         "files": [{"provider": f.provider, "path": str(f.path),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
@@ -259,6 +265,9 @@ def _snapshot_info(catalog: Catalog) -> dict:
         "oldest_as_of": (offers["as_of"].min().date().isoformat() if len(offers) else None),
         "newest_as_of": (offers["as_of"].max().date().isoformat() if len(offers) else None),
         "stale_rows": int(offers["stale"].sum()),
+        # The age of the prices the plan uses and of the offers it searched (row as_of
+        # dates, never file names): see gpucost.catalog.age.
+        "price_age": age.to_json(),
     }
 
 
@@ -294,6 +303,18 @@ def with_spot_figures(job: JobSpec, cands: list[Candidates], allocations: list
     return out
 
 
+def _user_calibration(job: JobSpec, cands: list[Candidates]) -> str | None:
+    """"calibrated on 3 of your measurements (H100, pytorch)" when a team's profile
+    (gpucost calibrate) changed the speed of offers this job could use."""
+    from gpucost.performance.user_calibration import active_profile
+
+    profile, run = active_profile(), job.runs[0]
+    if profile is None or run.utilization is not None:
+        return None
+    return profile.describe({g for c in cands for g in c.table["gpu"]}, run.stack,
+                            run.precision)
+
+
 def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              now: dt.datetime | None = None) -> Plan:
     """The cheapest plan for ``job`` over ``catalog``'s offers.
@@ -321,8 +342,12 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         assumptions=_assumptions(job, cands, chosen,
                                  any(a.pricing == "spot" for a in result.allocations)),
         allocations=result.allocations, status=result.status, solver=result.solver,
-        snapshot=_snapshot_info(catalog), notes=list(result.notes),
+        snapshot=_snapshot_info(catalog, result.allocations, cands, now.date()),
+        notes=list(result.notes),
         reasons=list(result.reasons), created_at=now.isoformat(timespec="seconds"))
+    said = _user_calibration(job, cands)
+    if said:
+        plan.notes.insert(0, f"Throughput {said}")
     over = _over_budget(job, cands, result)
     if over is not None:
         plan.over_budget, fits = over

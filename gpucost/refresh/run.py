@@ -243,15 +243,16 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
                 outcome.error = f"{name}: {timed_out}; no previous snapshot to keep"
                 return outcome
         outcome.failed_regions = {r: redact_urls(v) for r, v in result.failed_regions.items()}
+        if result.offers.empty:
+            # Nothing fetched: a new dated file would only re-date the old rows (plans
+            # would print today's date over 2023 prices). The previous file stays newest.
+            reasons = sorted(set(outcome.failed_regions.values()))
+            why = "; ".join(reasons[:3]) if reasons else "the refresh returned no offers"
+            outcome.error = f"{name}: fetched no offers ({why}); no new file written"
+            return outcome
         attempted = set(regions) if regions else None
         merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
                                      attempted, name)
-        if merged.empty:
-            why = timed_out if result.offers.empty and result.failed_regions and all(
-                v == timed_out for v in result.failed_regions.values()) else \
-                "the refresh returned no offers"
-            outcome.error = f"{name}: {why}; previous snapshot kept"
-            return outcome
         outcome.path = write_snapshot(merged, out_dir, name, today)
         outcome.offers = len(merged)
         if result.quotas is not None and len(result.quotas):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gpucost.catalog.age import PriceAge
 from gpucost.formatting import hours_text, money, sig
 from gpucost.planner.frontier import FrontierPoint
 from gpucost.planner.plan import Allocation, Alternative, Plan
@@ -185,14 +188,19 @@ def _spot_in_play(plan: Plan) -> bool:
 
 
 def _prices_line(snap: dict) -> str:
-    parts = []
+    """How old the prices behind the plan are (the rows' own as_of dates, never file
+    names: see gpucost.catalog.age), then which files they came from."""
+    files = []
     for f in snap["files"]:
-        if f.get("dated", True):
-            parts.append(f"{f['provider']} {f['date']}")
-        else:  # a CSV not named by date: its name, and the date its prices are from
-            newest = f.get("newest_as_of") or "no rows"
-            parts.append(f"file {f['path']} (newest price {newest})")
-    return f"Prices: {', '.join(parts)} (oldest price as of {snap['oldest_as_of']})."
+        name = Path(str(f["path"])).name
+        files.append(f"{f['provider']}/{name}" if f.get("dated", True) else str(f["path"]))
+    where = f" Snapshot files: {', '.join(files)}." if files else ""
+    if not snap.get("price_age"):  # a plan written before price ages were recorded
+        return f"Prices: oldest price searched as of {snap.get('oldest_as_of')}.{where}"
+    age = PriceAge.from_json(snap["price_age"])
+    used = (f"Oldest price used: {age.used_text()}" if age.oldest_used
+            else f"Prices: none used; oldest searched as of {age.oldest_searched}")
+    return f"{used}; {age.searched_text()}.{where}"
 
 
 def render_plan(plan: Plan, markdown: bool = False) -> str:

@@ -101,7 +101,7 @@ def test_file_text_is_canonical(snap):
 
 SPECS = list(gpu_specs().values())
 # fp8 is exactly twice bf16 on these architectures' tensor cores.
-FP8_DOUBLES = {"Hopper", "Ada", "Blackwell"}
+FP8_DOUBLES = {"Hopper", "Ada", "Blackwell", "Blackwell Ultra", "CDNA3", "CDNA4"}
 # NVIDIA's L40S datasheet itself lists dense BF16 362.05 and FP8 733 TFLOPS (1.2% apart);
 # the table keeps the datasheet's figures, so that row gets a slightly looser tolerance.
 FP8_TOLERANCE = {"L40S": 0.015}
@@ -110,18 +110,21 @@ FP8_TOLERANCE = {"L40S": 0.015}
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_spec_row_sanity(spec):
     assert spec.datasheet.strip()
-    assert spec.vendor in {"NVIDIA", "AMD"}
+    assert spec.vendor in {"NVIDIA", "AMD", "Intel"}
+    assert spec.form_factor in {"SXM2", "SXM4", "SXM5", "SXM6", "SXM", "OAM", "Superchip", "PCIe"}
     assert spec.memory_gib > 0
     assert spec.memory_bandwidth_tbps > 0
     t = spec.tflops
     assert set(t) == set(PRECISIONS)
-    assert t["fp32"] and t["fp32"] > 0
+    # Gaudi 3 publishes no fp32 figure: its datasheet column says so, and the software
+    # table (ecosystem.csv) lists no fp32/tf32 training on it, so nothing costs it there.
+    assert (t["fp32"] and t["fp32"] > 0) or "no FP32" in spec.datasheet
     assert all(v is None or v > 0 for v in t.values())
-    if t["tf32"]:
+    if t["tf32"] and t["fp32"]:
         assert t["tf32"] >= t["fp32"]
     if t["bf16"]:
-        assert t["bf16"] >= (t["tf32"] or t["fp32"])
-    if t["fp16"]:
+        assert t["bf16"] >= (t["tf32"] or t["fp32"] or 0)
+    if t["fp16"] and t["fp32"]:
         assert t["fp16"] >= t["fp32"]
     if t["bf16"] and t["fp16"]:
         assert t["bf16"] == t["fp16"]
@@ -185,3 +188,30 @@ def test_unqualified_alias_never_shadows_memory_variants():
     for name, rows in by_name.items():
         if any(not r["memory_gib"] for r in rows):
             assert len({r["gpu"] for r in rows}) == 1, name
+
+
+# The GPUs GPU clouds rent (issue 18), each with a dense peak, memory, bandwidth, link,
+# form factor and vendor from its datasheet.
+RENTED = {"GB200": ("NVIDIA", "Superchip", 2500), "B300": ("NVIDIA", "SXM", 2250),
+          "GB300": ("NVIDIA", "Superchip", 2500), "MI325X": ("AMD", "OAM", 1307.4),
+          "MI355X": ("AMD", "OAM", 2516.6), "Gaudi3": ("Intel", "OAM", 1835),
+          "L40": ("NVIDIA", "PCIe", 181), "RTX-A6000": ("NVIDIA", "PCIe", 154.8),
+          "RTX-6000-Ada": ("NVIDIA", "PCIe", 364.2), "RTX-PRO-6000": ("NVIDIA", "PCIe", 500),
+          "RTX-4090": ("NVIDIA", "PCIe", 165.2), "RTX-5090": ("NVIDIA", "PCIe", 209.5)}
+
+
+@pytest.mark.parametrize("name", sorted(RENTED))
+def test_rented_gpus_are_in_the_table_with_dense_bf16(name):
+    vendor, form, bf16 = RENTED[name]
+    spec = gpu_specs()[name]
+    assert (spec.vendor, spec.form_factor, spec.tflops["bf16"]) == (vendor, form, bf16)
+    assert spec.datasheet and spec.memory_gib >= 24
+
+
+@pytest.mark.parametrize(("alias", "gpu"), [("GB200", "GB200"), ("nvidia-gb300", "GB300"),
+                                             ("Gaudi 3", "Gaudi3"), ("RTX 4090", "RTX-4090"),
+                                             ("rtx_6000_ada", "RTX-6000-Ada"),
+                                             ("A6000", "RTX-A6000"), ("MI355X", "MI355X")])
+def test_new_aliases_resolve(alias, gpu):
+    from gpucost.catalog.gpus import resolve_gpu
+    assert resolve_gpu(alias) == gpu

@@ -29,29 +29,29 @@ def test_snapshot_may_be_one_providers_folder(run_cli, tmp_path, snapshot_writer
     assert [r["instance_type"] for r in rows] == ["g2-standard-4"]
     plan = run_cli("plan", job_file(tmp_path), "--snapshot", tmp_path / "snap" / "gcp")
     assert plan.code == 0, plan.err
-    assert "Prices: gcp " in plan.out
+    assert "Snapshot files: gcp/" in plan.out
 
 
 def test_prices_line_names_a_csv_not_named_by_date(run_cli, tmp_path, snapshot_writer):
     path = snapshot_writer(tmp_path / "my-prices.csv", [L4], TODAY)
     result = run_cli("plan", job_file(tmp_path), "--snapshot", path)
     assert result.code == 0, result.err
-    line = next(x for x in result.out.splitlines() if x.startswith("Prices:"))
+    line = next(x for x in result.out.splitlines() if x.startswith("Oldest price used:"))
     assert str(path) in line and TODAY.isoformat() in line
     assert "0001-01-01" not in result.out
 
 
-def test_staleness_warned_once_per_snapshot_read(run_cli, tmp_path, snapshot_writer):
+def test_staleness_warned_once_for_the_prices_used(run_cli, tmp_path, snapshot_writer):
     snapshot_writer(tmp_path / "snap" / "aws" / f"{OLD}.csv", [L4], OLD)
     snapshot_writer(tmp_path / "snap" / "gcp" / f"{OLD}.csv", [GCP_L4], OLD)
     result = run_cli("plan", job_file(tmp_path, "{providers: [aws]}"), "--snapshot",
                      tmp_path / "snap")
     assert result.code == 0, result.err
     warnings = [x for x in result.err_lines if "warning" in x]
-    assert len(warnings) == 1 and "aws/" in warnings[0]
+    assert len(warnings) == 1 and f"as of {OLD} (aws " in warnings[0]
     result = run_cli("prices", "--snapshot", tmp_path / "snap", "--provider", "GCP")
     assert result.code == 0, result.err
-    assert len(result.err_lines) == 1 and "gcp/" in result.err_lines[0]
+    assert len(result.err_lines) == 1 and f"as of {OLD} (gcp " in result.err_lines[0]
     assert "g2-standard-4" in result.out
 
 

