@@ -73,6 +73,8 @@ class Catalog:
     available_providers: list[str] = field(default_factory=list)
     # Spot interruption bands per pool (gpucost/catalog/interruptions.py).
     interruptions: pd.DataFrame = field(default_factory=empty_interruptions)
+    # AWS Capacity Block offerings (gpucost/providers/aws/capacity_blocks.py).
+    capacity_blocks: pd.DataFrame | None = None
 
 
 def shipped_snapshot_dir() -> Path:
@@ -212,13 +214,14 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
     today = today or dt.date.today()
-    frames, quotas, read, bands = [], [], [], []
+    frames, quotas, read, bands, blocks = [], [], [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
         frames.append(offers)
         quotas.append(read_quotas(f))
         if f.dated:
             bands.append(read_interruptions(interruptions_path(f.path, f.date.isoformat())))
+            blocks.append(_read_blocks(f))
         _refuse_future(f, offers, today)
         newest = offers["as_of"].max().date() if len(offers) else None
         read.append(replace(f, newest_as_of=newest))
@@ -230,7 +233,15 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     return Catalog(offers=sort_offers(offers), files=read, quotas=quota_table,
                    available_providers=sorted({f.provider for f in found if f.dated}),
                    interruptions=(pd.concat(bands, ignore_index=True) if bands
-                                  else empty_interruptions()))
+                                  else empty_interruptions()),
+                   capacity_blocks=(pd.concat([b for b in blocks if len(b)], ignore_index=True)
+                                    if any(len(b) for b in blocks) else None))
+
+
+def _read_blocks(f: SnapshotFile) -> pd.DataFrame:
+    from gpucost.providers.aws.capacity_blocks import blocks_path, read_blocks
+
+    return read_blocks(blocks_path(f.path, f.date.isoformat()))
 
 
 def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:

@@ -32,6 +32,7 @@ from gpucost.launcher.duplicates import duplicate_reasons, running_plans_of_job
 from gpucost.launcher.locate import find_plan_instances
 from gpucost.launcher.naming import check_plan_id
 from gpucost.launcher.safety import blocking_reasons
+from gpucost.launcher.spot_recovery import spot_warnings, unrecoverable_spot
 from gpucost.launcher.status import format_report, recorded_regions, status_report
 
 config_option = click.option(
@@ -128,7 +129,7 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     Every instance runs the job at boot (--setup/--run or job: in the launch config) and
     ends itself when the run exits (--on-exit) or at the hard limit."""
     plan = load_plan(plan_file)
-    reasons = refusal_reasons(plan)
+    reasons = refusal_reasons(plan) + unrecoverable_spot(plan)
     config = load_config(config_path)  # its max_instances is one of the blocking checks
     blocking = blocking_reasons(plan, config.max_instances)
     if blocking or (reasons and not force):
@@ -167,6 +168,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
             return 1
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
+    for warning in spot_warnings(plan):
+        _err(f"gpucost: warning: {warning}")
     if not job.get("run"):
         _err("gpucost: warning: no run command (job.run in the launch config, or --run): "
              "the instances will sit idle until their hard limit or `gpucost down`")
@@ -299,9 +302,13 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                    "allocation, separated by ---.")
 @click.option("--infra", is_flag=True, help="SkyPilot: write resources.infra "
               "(SkyPilot >= 0.10) instead of cloud/region/zone.")
+@click.option("--managed", is_flag=True, help="SkyPilot: tasks for managed jobs (`sky jobs "
+              "launch`), spot ones with resources.job_recovery, so reclaimed instances are "
+              "replaced and the job rerun from its checkpoint.")
 @config_option
 @lambda func: _with_job_options(func, 4)  # setup, run, container, env
-def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_path: str | None,
+def export(plan_file: str, fmt: str, output: str | None, infra: bool, managed: bool,
+           config_path: str | None,
            setup: str | None, run_command: str | None, container: str | None,
            envs: tuple[str, ...]) -> int:
     """Export PLAN_FILE for another tool (SkyPilot task YAML, with the job's setup, run
@@ -312,7 +319,7 @@ def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_pat
                          f"(plan status {plan.status})")
     config = load_config(config_path)
     _apply_job_flags(config, setup, run_command, container, envs, None, None)
-    text = export_skypilot(plan, config.settings.get("job"), infra=infra)
+    text = export_skypilot(plan, config.settings.get("job"), infra=infra, managed=managed)
     if output:
         write_output(output, text, "SkyPilot YAML")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)

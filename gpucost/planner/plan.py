@@ -91,6 +91,10 @@ class Allocation:
     # Spot allocations: the interruption band and what reclaims do to the run
     # (gpucost.performance.spot.run_figures, plus "band" and "band_source").
     spot_figures: dict[str, Any] | None = None
+    # A Capacity Block to buy (pricing "capacity_block"): offering_id, zone, start, end,
+    # instance_count, upfront_fee_usd, starts_in_hours, run_hours. The allocation's
+    # hours run from now to the finish, and instances x hours x usd_per_hour = the fee.
+    capacity_block: dict[str, Any] | None = None
 
     @property
     def cost_usd(self) -> float:

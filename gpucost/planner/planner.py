@@ -271,6 +271,30 @@ def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
     }
 
 
+def _with_capacity_block(job: JobSpec, cands: list[Candidates], catalog: Catalog,
+                         result: ModeResult, now: dt.datetime) -> ModeResult:
+    """``result``, or a Capacity Block when one is cheaper (or the only way) to meet the
+    deadline within the budget (``single`` runs; see :mod:`gpucost.planner.capacity`)."""
+    from gpucost.planner.capacity import block_allocations
+
+    if job.mode != "single" or catalog.capacity_blocks is None:
+        return result
+    budget = job.constraints.budget_usd
+    options = [(fee, a) for fee, a in block_allocations(
+        cands[0], job.runs[0], catalog.capacity_blocks, job.assumptions, now)
+        if budget is None or fee <= budget]
+    if not options:
+        return result
+    fee, alloc = options[0]
+    if result.feasible and result.cost_usd <= fee:
+        return result
+    why = ("cheaper than any on-demand or spot cluster meeting the deadline"
+           if result.feasible else "no on-demand or spot cluster meets every constraint")
+    return ModeResult([alloc], "optimal", {**result.solver, "name": result.solver.get(
+        "name", "exhaustive scan") + " + capacity blocks", "status": "optimal"},
+        notes=[*result.notes, f"Capacity block chosen: {why}."])
+
+
 def with_spot_figures(job: JobSpec, cands: list[Candidates], allocations: list
                       ) -> list:
     """``allocations`` with, on each spot one, its pool's interruption band and what
@@ -329,6 +353,7 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     cands = candidates_for_job(with_interruptions(catalog.offers, catalog.interruptions),
                                job.runs, job.constraints, job.assumptions, catalog.quotas)
     result = solve_mode(job, cands)
+    result = _with_capacity_block(job, cands, catalog, result, now)
     result = replace(result, allocations=with_spot_figures(job, cands, result.allocations))
     chosen = {a.gpu for a in result.allocations}
     plan = Plan(

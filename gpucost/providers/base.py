@@ -51,6 +51,8 @@ class FetchResult:
     quotas: pd.DataFrame | None = None
     # Spot interruption bands per pool (gpucost.catalog.interruptions), None if not read.
     interruptions: pd.DataFrame | None = None
+    # AWS Capacity Block offerings (providers.aws.capacity_blocks), None if not asked for.
+    capacity_blocks: pd.DataFrame | None = None
 
 
 class Provider(Protocol):

@@ -263,6 +263,11 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
                                     old[old["region"].isin(set(result.failed_regions))]])
             write_quotas(quotas, out_dir, name, today)
         _write_interruptions(result, previous_file, out_dir, name, today, echo)
+        if result.capacity_blocks is not None and len(result.capacity_blocks):
+            from gpucost.providers.aws.capacity_blocks import write_blocks
+
+            write_blocks(result.capacity_blocks, out_dir, name, today)
+            echo(f"{name}: {len(result.capacity_blocks)} capacity block offering(s)")
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 

@@ -168,12 +168,35 @@ def spot_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[s
             f"expected lost share {f['lost_share']:.0%} of paid time (reclaims, restarts, "
             f"checkpoints); P(done by the deadline) {_percent(f['p_meets_deadline'])} "
             "(reclaim and failure risk only; normal approximation).")
+    if any(a.spot_figures and a.spot_figures.get("synchronous") and a.instances > 1
+           for a in allocations):
+        lines.append("Launch: the model assumes reclaimed instances are replaced; gpucost "
+                     "launch does not replace them (and refuses this plan), so run it as "
+                     "SkyPilot managed jobs: gpucost export PLAN.json --format skypilot "
+                     "--managed -o task.yaml && sky jobs launch task.yaml")
+    return lines
+
+
+def capacity_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[str]:
+    """Per Capacity Block allocation: what to buy, when it runs, what it costs."""
+    lines = []
+    for a in allocations:
+        b = a.capacity_block
+        if not b:
+            continue
+        lines.append(
+            f"Buy capacity block {b['offering_id']} ({b['instance_count']} x {a.instance_type}"
+            f", {b['zone'] or a.region}, from {b['start']} to {b['end']}, "
+            f"{money(b['upfront_fee_usd'])} upfront): the run uses {a.instances} of them for "
+            f"{hours_text(b['run_hours'])} from the block's start, in "
+            f"{hours_text(b['starts_in_hours'])}; the fee is paid whether or not the run fills "
+            "the block. `gpucost launch` buys it only with --purchase on top of --yes.")
     return lines
 
 
 def _percent(p: float) -> str:
     """A probability without false certainty: never "100%" or "0%" unless exact."""
-    if p >= 0.995 and p < 1:
+    if p >= 0.995:  # a normal tail is never exactly 1
         return ">99%"
     if 0 < p < 0.005:
         return "<1%"
@@ -231,6 +254,7 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   f"{bold} (solver: {plan.solver['name']}, "
                   f"{plan.solver['seconds']:.2f} s)"]
         lines += spot_lines(plan.allocations)
+        lines += capacity_lines(plan.allocations)
     baseline = _baseline_lines(plan)
     if baseline:
         lines += ["", *baseline]

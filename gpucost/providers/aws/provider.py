@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -87,8 +88,10 @@ class AwsProvider:
     def __init__(self, session: Any = None, max_workers: int = 4,
                  client_factory: aws_clients.ClientFactory | None = None,
                  timeout: float | None = None,
-                 spot_advisor: Callable[[], Any] | None = None) -> None:
+                 spot_advisor: Callable[[], Any] | None = None,
+                 capacity_blocks: list | None = None) -> None:
         self._session = session
+        self._capacity_requests = list(capacity_blocks or [])
         self._spot_advisor = spot_advisor
         self._max_workers = max(1, int(max_workers))
         self._client_factory = client_factory
@@ -145,19 +148,50 @@ class AwsProvider:
         return FetchResult(offers=offers, failed_regions=failed,
                            quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS),
                            interruptions=self._interruptions(types, sorted(inventories),
-                                                             as_of))
+                                                             as_of),
+                           capacity_blocks=self._capacity_blocks(region_clients,
+                                                                 sorted(inventories), as_of))
+
+    def _capacity_blocks(self, region_clients: Mapping[str, tuple[Any, Any]],
+                         regions: list[str], as_of: str) -> pd.DataFrame | None:
+        """Capacity Block offerings of the requests (``--capacity-blocks``) per region; a
+        region whose answer fails is logged and left out."""
+        from gpucost.providers.aws.capacity_blocks import (
+            CAPACITY_BLOCK_COLUMNS,
+            fetch_capacity_blocks,
+        )
+
+        if not self._capacity_requests:
+            return None
+        rows: list[dict[str, Any]] = []
+        for region in regions:
+            try:
+                rows += fetch_capacity_blocks(region_clients[region][0], region,
+                                              self._capacity_requests, as_of)
+            except aws_clients.aws_errors() as exc:
+                logger.warning("aws: capacity blocks in %s not read: %s", region,
+                               aws_clients.error_reason(exc))
+        return pd.DataFrame(rows, columns=CAPACITY_BLOCK_COLUMNS)
 
     def _interruptions(self, types: list[str], regions: list[str], as_of: str
                        ) -> pd.DataFrame | None:
         """Interruption bands of the fetched pools; None when the advisor data could not
         be read (the refresh then keeps the previous file's rows)."""
-        from gpucost.providers.aws.spot_advisor import AdvisorError, fetch_advisor, parse_advisor
+        from gpucost.providers.aws.spot_advisor import (
+            URL_ENV,
+            AdvisorError,
+            fetch_advisor,
+            parse_advisor,
+        )
 
         read = self._spot_advisor
         if read is None:
-            if self._client_factory is not None:
+            # Injected clients or a stand-in AWS endpoint (moto, a test server): the
+            # public advisor file is not that account's; read it only when pointed at one.
+            stand_in = self._client_factory is not None or os.environ.get("AWS_ENDPOINT_URL")
+            if not regions or (stand_in and not os.environ.get(URL_ENV)):
                 return None
-            read = lambda: fetch_advisor(self._timeout or 60.0)  # noqa: E731
+            read = lambda: fetch_advisor(min(self._timeout or 60.0, 60.0))  # noqa: E731
         try:
             return parse_advisor(read(), dt.date.fromisoformat(as_of), instance_types=types,
                                  regions=regions)
