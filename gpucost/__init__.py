@@ -34,6 +34,8 @@ _API = {
     "estimate": "gpucost.planner.cluster",
     "use_profile": "gpucost.performance.user_calibration",
     "refresh": "gpucost.refresh.run",
+    "shard_indices": "gpucost.shards",
+    "work_range": "gpucost.shards",
 }
 
 __all__ = sorted(_API)

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from gpucost.errors import InputError
+from gpucost.cli.options import FiniteFloatRange
+from gpucost.errors import GpucostError, InputError, quote
 from gpucost.files import write_output
 from gpucost.formatting import redact_urls
 from gpucost.launcher import (
@@ -223,13 +224,30 @@ def _with_search_options(func: Any) -> Any:
 @_with_search_options
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--tokens-done", type=FiniteFloatRange(min=0), default=None,
+              help="Tokens the run has trained so far: predicts its finish and spend at "
+                   "this pace (needs PLAN.json).")
+@click.option("--measured-tps", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="Tokens per second the whole cluster trains at now (needs PLAN.json).")
+@click.option("--total-tokens", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="The job's tokens (default: the plan's job file, else FLOPs / 6N).")
+@click.option("--elapsed-hours", type=FiniteFloatRange(min=0, min_open=True), default=None,
+              help="Wall hours the run has trained (default: its longest instance uptime).")
 def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
-           project: str | None, config_path: str | None, output: str) -> int:
+           project: str | None, config_path: str | None, output: str,
+           tokens_done: float | None = None, measured_tps: float | None = None,
+           total_tokens: float | None = None, elapsed_hours: float | None = None) -> int:
     """Show PLAN_ID's instances (found by tag / label): state, uptime, the run's exit
     status and spend so far against the plan's cost and budget.
 
-    PLAN_ID may also be the plan JSON file."""
+    PLAN_ID may also be the plan JSON file. With --tokens-done or --measured-tps (and
+    the plan JSON file), also the predicted finish and spend at the run's current pace,
+    with a warning when the deadline or budget will be missed."""
     plan = load_plan(plan_id) if plan_id.endswith(".json") and Path(plan_id).is_file() else None
+    follow = tokens_done is not None or measured_tps is not None
+    if follow and plan is None:
+        raise GpucostError(f"status: --tokens-done / --measured-tps need the plan JSON file "
+                           f"(gpucost status PLAN.json ...), not {quote(plan_id)}")
     if plan is not None:
         plan_id = plan.plan_id
     check_plan_id(plan_id)
@@ -239,10 +257,27 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
     report = status_report([i for _, items in found for i in items],
                            plan_cost_usd=plan.total_cost_usd if plan else None,
                            budget_usd=plan.budget_usd if plan else None)
+    pace = None
+    if follow and plan is not None:
+        from datetime import UTC, datetime
+
+        from gpucost.launcher.progress import elapsed_from_rows, format_progress, progress
+
+        elapsed = elapsed_hours or elapsed_from_rows([r.uptime_hours for r in report.rows])
+        pace = progress(plan.raw, now=datetime.now(UTC), elapsed_hours=elapsed,
+                        spend_usd=report.spend_usd if report.rows else None,
+                        tokens_done=tokens_done, measured_tps=measured_tps,
+                        tokens_total=total_tokens)
+        report.warnings.extend(pace.warnings)
     if output == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        data = report.to_json()
+        if pace is not None:
+            data["progress"] = pace.to_json()
+        click.echo(json.dumps(data, indent=2))
     else:
         for line in format_report(report, plan_id):
+            click.echo(line)
+        for line in format_progress(pace) if pace is not None else []:
             click.echo(line)
         if not complete:
             searched = ", ".join(backend.name for backend, _ in found) or "no provider"

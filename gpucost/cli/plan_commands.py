@@ -10,8 +10,9 @@ from gpucost.catalog.age import PriceAge, price_age, utc_today, warn_if_stale
 from gpucost.catalog.snapshot import load_catalog
 from gpucost.cli.options import calibration_option, snapshot_option
 from gpucost.job.parse import load_job
-from gpucost.planner.frontier import frontier, plot_frontier
+from gpucost.planner.frontier import frontier
 from gpucost.planner.planner import plan_job
+from gpucost.report.frontier_plot import plot_format, plot_frontier
 from gpucost.report.plan_report import render_frontier, render_plan
 from gpucost.report.tables import json_ready
 
@@ -52,8 +53,8 @@ def plan_command(job_file: str, output: str, snapshot: str | None,
               help="Deadlines to plan for, spaced from 1/8 to 4x the job's (both ends "
                    "included), plus the job's own and the earliest feasible one.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
-              help="Also draw the curve to this PNG file (not written when no deadline "
-                   "is feasible).")
+              help="Also draw the curve to this file, PNG, SVG or PDF by its suffix (not "
+                   "written when no deadline has a plan).")
 @plan_output
 @snapshot_option
 @calibration_option
@@ -66,6 +67,8 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
     from gpucost.calibrate.store import load_profile_for_cli
     from gpucost.performance.user_calibration import use_profile
 
+    if plot_path:
+        plot_format(plot_path)  # refuse an unknown suffix before the work
     job = load_job(job_file)
     catalog = load_catalog(snapshot, providers=job.constraints.providers)
     profile = load_profile_for_cli(calibration)
@@ -86,11 +89,12 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
             click.echo(f"Throughput {said}.")
     if not any(p.feasible for p in curve):
         if plot_path:
-            click.echo(f"gpucost: no deadline is feasible: {plot_path} not written", err=True)
+            click.echo(f"gpucost: no deadline has a plan: {plot_path} not written", err=True)
         return 1
     if plot_path:
         deadline = min(r.deadline_hours for r in job.runs)
-        plot_frontier(curve, deadline, plot_path, f"{job.name}: cost vs deadline")
+        plot_frontier(curve, deadline, plot_path, f"{job.name}: cost vs deadline",
+                      job.constraints.budget_usd)
         click.echo(f"wrote {plot_path}", err=True)
     return 0
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gpucost.catalog.ecosystem import VENDORS
 from gpucost.catalog.gpus import PRECISIONS, gpu_specs, resolve_gpu_filter
 from gpucost.errors import InputError, quote
 from gpucost.files import load_yaml
@@ -46,7 +47,7 @@ _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size
                "activated_parameters"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd", "deadline_confidence"}
+                    "budget_usd", "vendors", "deadline_confidence"}
 
 
 def shown(value: Any) -> str:
@@ -283,6 +284,12 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
             raise InputError(r.origin, "constraints.gpus", "expected " + unknown_name_message(
                 "a GPU name or alias listed by `gpucost gpus`", gpu_name, gpu_specs()))
         gpus.extend(m for m in matches if m not in gpus)
+    vendors = tuple(v.strip().lower() for v in r.string_list(data, "vendors",
+                                                             "constraints.vendors"))
+    for vendor in vendors:
+        if vendor not in VENDORS:
+            raise InputError(r.origin, "constraints.vendors",
+                             f"GPU vendors among {', '.join(VENDORS)}, got {quote(vendor)}")
     max_instances = r.number(data, "max_instances", "constraints.max_instances",
                              "constraints.max_instances", integer=True)
     max_gpus = r.number(data, "max_gpus", "constraints.max_gpus", "constraints.max_gpus",
@@ -300,6 +307,7 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
         deadline_confidence=r.number(data, "deadline_confidence",
                                      "constraints.deadline_confidence",
                                      "constraints.deadline_confidence"),
+        vendors=tuple(dict.fromkeys(vendors)),
     )
 
 

@@ -137,6 +137,7 @@ class Constraints:
     # The probability with which a spot plan must finish by the deadline (reclaims make
     # its wall time random); None: the expected finish must meet it.
     deadline_confidence: float | None = None
+    vendors: tuple[str, ...] = ()  # lower-case GPU vendors allowed: nvidia, amd, intel
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ text, no cloud call). It
 Variables (every distributed launcher's, for ``torchrun``): ``GPUCOST_PLAN_ID``,
 ``GPUCOST_ALLOCATION``, ``NODE_RANK``, ``NNODES``, ``GPUS_PER_NODE``, ``MASTER_ADDR``,
 ``MASTER_PORT``; ``GPUCOST_RUN`` (the experiment, or the run's name); in ``divisible``
-plans ``GPUCOST_SHARE`` / ``GPUCOST_SHARES`` (this instance's share of the work, numbered
-0..N-1 over the whole plan) and ``GPUCOST_HOURS`` (how long the plan expects it to run);
+plans ``GPUCOST_WORK_START`` / ``GPUCOST_WORK_END`` (this instance's ``[start, end)``
+range of the work, as fractions of the job, proportional to the FLOPs the plan gives it:
+see :mod:`gpucost.shards`), ``GPUCOST_SHARE`` / ``GPUCOST_SHARES`` (the instance's number
+0..N-1 over the whole plan, and N) and ``GPUCOST_HOURS`` (how long the plan expects it
+to run, start-up included);
 ``GPUCOST_LAYOUT_*`` from the plan's ``layout`` when it has one; then the user's ``envs``.
 
 Rank 0 is launched first; the others get its private IP as ``MASTER_ADDR`` (rank 0 itself
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
+from gpucost.shards import boundaries
 
 HARD_LIMIT_MARGIN = 1.2  # planned hours + 20%
 MIN_HARD_LIMIT_HOURS = 1.0  # boot, image pull and setup take minutes even for short jobs
@@ -92,6 +96,19 @@ def layout_of(plan: LaunchPlan, alloc: PlanAllocation) -> dict[str, Any]:
     return layout if isinstance(layout, dict) else {}
 
 
+def work_boundaries(plan: LaunchPlan, alloc: PlanAllocation) -> list[str]:
+    """``alloc.instances + 1`` boundaries of its instances' work ranges in a divisible plan:
+    allocations in plan order, each instance an equal part of its allocation's
+    ``work_share``. Plans without ``work_share`` (written before it existed) split the
+    work equally per instance, as they were planned."""
+    known = all(a.work_share is not None for a in plan.allocations)
+    per_instance = [((a.work_share or 0.0) / a.instances if known else 1.0)
+                    for a in plan.allocations for _ in range(a.instances)]
+    bounds = boundaries(per_instance)
+    first = sum(a.instances for a in plan.allocations if a.index < alloc.index)
+    return bounds[first:first + alloc.instances + 1]
+
+
 def environment(plan: LaunchPlan, alloc: PlanAllocation, rank: int, master_addr: str,
                 job: JobSettings) -> dict[str, str]:
     """The variables of instance ``rank`` of ``alloc`` (in the order they are written)."""
@@ -111,6 +128,8 @@ def environment(plan: LaunchPlan, alloc: PlanAllocation, rank: int, master_addr:
         env["GPUCOST_RUN"] = alloc.run
     if plan.mode == "divisible":
         before = sum(a.instances for a in plan.allocations if a.index < alloc.index)
+        bounds = work_boundaries(plan, alloc)
+        env["GPUCOST_WORK_START"], env["GPUCOST_WORK_END"] = bounds[rank], bounds[rank + 1]
         env["GPUCOST_SHARE"] = str(before + rank)
         env["GPUCOST_SHARES"] = str(sum(a.instances for a in plan.allocations))
         env["GPUCOST_HOURS"] = f"{alloc.hours:g}"
@@ -173,6 +192,7 @@ def job_script(job: JobSettings, provider: str, region: str) -> str:
                                               "NODE_RANK", "NNODES", "GPUS_PER_NODE",
                                               "MASTER_ADDR", "MASTER_PORT", "GPUCOST_RUN",
                                               "GPUCOST_SHARE", "GPUCOST_SHARES",
+                                              "GPUCOST_WORK_START", "GPUCOST_WORK_END",
                                               "GPUCOST_HOURS", *job.envs))
         run = (f"docker run --rm --gpus all --network host --ipc host {names} "
                "-v /opt/gpucost:/opt/gpucost -w /opt/gpucost/work "

@@ -34,11 +34,13 @@ default); a missing ``--config`` file is an error. Command-line flags override t
 from __future__ import annotations
 
 import copy
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpucost.errors import InputError
+from gpucost.errors import InputError, one_line
 from gpucost.files import load_yaml
 from gpucost.launcher.backends import backend_names
 
@@ -52,6 +54,13 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
             "master_port"),
 }
 ON_EXIT = ("terminate", "stop", "keep")
+# What bash accepts as a variable name (``str.isidentifier`` also takes "café", which
+# bash drops from the environment).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A hard limit must leave time to boot and be one GCE accepts as maxRunDuration (at most
+# 120 days); nan, inf or 1e-9 would arm no timer or a 0 s one.
+MIN_HARD_LIMIT_HOURS = 0.25
+MAX_HARD_LIMIT_HOURS = 120 * 24
 
 
 def default_config_path() -> Path:
@@ -136,17 +145,18 @@ def check_job(job: dict[str, Any], where: str, prefix: str = "") -> None:
             raise InputError(where, f"{prefix}{key}", f"a shell command string, got {job[key]!r}")
     envs = job.get("envs")
     if envs is not None and (not isinstance(envs, dict) or not all(
-            isinstance(k, str) and k.isidentifier() for k in envs)):
-        raise InputError(where, f"{prefix}envs", "a mapping of NAME: value (NAME a valid "
-                         "environment variable name)")
+            isinstance(k, str) and ENV_NAME.fullmatch(k) for k in envs)):
+        raise InputError(where, f"{prefix}envs", "a mapping of NAME: value (NAME letters, "
+                         "digits and '_', not starting with a digit)")
     if job.get("on_exit") is not None and job["on_exit"] not in ON_EXIT:
         raise InputError(where, f"{prefix}on_exit", f"one of {', '.join(ON_EXIT)}, got "
                          f"{job['on_exit']!r}")
     limit = job.get("hard_limit_hours")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
-                              or limit <= 0):
-        raise InputError(where, f"{prefix}hard_limit_hours", f"a number of hours > 0, got "
-                         f"{limit!r}")
+                              or not math.isfinite(limit)
+                              or not MIN_HARD_LIMIT_HOURS <= limit <= MAX_HARD_LIMIT_HOURS):
+        raise InputError(where, f"{prefix}hard_limit_hours", f"a number of hours from "
+                         f"{MIN_HARD_LIMIT_HOURS:g} to {MAX_HARD_LIMIT_HOURS:g}, got {limit!r}")
     port = job.get("master_port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int)
                              or not 1 <= port <= 65535):
@@ -158,9 +168,9 @@ def parse_env_flags(values: tuple[str, ...]) -> dict[str, str]:
     envs: dict[str, str] = {}
     for spec in values:
         name, sep, value = spec.partition("=")
-        if not sep or not name.isidentifier():
-            raise InputError("--env", spec, "NAME=VALUE with NAME a valid environment "
-                             "variable name")
+        if not sep or not ENV_NAME.fullmatch(name):
+            raise InputError("--env", one_line(spec, 80), "NAME=VALUE with NAME letters, digits "
+                             "and '_', not starting with a digit")
         envs[name] = value
     return envs
 

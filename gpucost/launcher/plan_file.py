@@ -17,6 +17,7 @@ from typing import Any
 
 from gpucost.errors import InputError, quote
 from gpucost.files import read_text
+from gpucost.job.parse import MAX_NAME_LENGTH
 from gpucost.launcher.naming import check_plan_id
 from gpucost.planner.plan import Allocation
 
@@ -29,6 +30,9 @@ MAX_INSTANCES_FIELD = 100_000
 MAX_HOURS = 1e6  # over a century
 MAX_USD_PER_HOUR = 1e5
 MAX_COST_USD = 1e12
+# Every text field the launcher prints, tags or names things with: printable (no ESC
+# sequences or newlines to forge a line) and no longer than a job file allows a name.
+MAX_TEXT = MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,10 @@ class _Reader:
     def text(self, data: dict[str, Any], key: str, name: str, *, empty: bool = False) -> str:
         value = self.get(data, key, name)
         if (not isinstance(value, str) or (not empty and not value.strip())
-                or not value.isprintable()):  # no control characters: names get printed
-            raise self.fail(name, f"a {'' if empty else 'non-empty '}printable string, got "
-                            f"{quote(value)}")
+                or not value.isprintable() or len(value) > MAX_TEXT):
+            # no control characters or floods: these get printed, tagged and labelled
+            raise self.fail(name, f"a {'' if empty else 'non-empty '}printable string of "
+                            f"at most {MAX_TEXT} characters, got {quote(value)}")
         return value
 
     def number(self, data: dict[str, Any], key: str, name: str, *, null: bool = False,
@@ -133,9 +138,11 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
         hours=r.number(a, "hours", f"{name}.hours", maximum=MAX_HOURS) or 0.0,
         usd_per_hour=r.number(a, "usd_per_hour", f"{name}.usd_per_hour",
                               maximum=MAX_USD_PER_HOUR) or 0.0,
-        precision_used=str(a.get("precision_used") or ""),
-        run=str(a.get("run") or ""),
+        precision_used=(r.text(a, "precision_used", f"{name}.precision_used", empty=True)
+                        if a.get("precision_used") else ""),
+        run=r.text(a, "run", f"{name}.run", empty=True) if a.get("run") else "",
         as_of=_date(r, a, "as_of", f"{name}.as_of") if a.get("as_of") else "",
+        work_share=r.number(a, "work_share", f"{name}.work_share", null=True, maximum=1.0),
     )
 
 

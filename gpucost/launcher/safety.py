@@ -6,7 +6,8 @@ Two kinds:
   than the job's budget, or was priced from a snapshot more than
   :data:`MAX_SNAPSHOT_AGE_DAYS` days old (prices and capacity move; re-run ``gpucost
   refresh`` and ``gpucost plan``).
-- :func:`blocking_reasons` (nothing overrides): the file does not add up. The cost is
+- :func:`blocking_reasons` (nothing overrides): the plan has no allocations (``--force``
+  cannot launch nothing), or the file does not add up. The cost is
   recomputed from what would really be created (instances x $/hour x hours per
   allocation) and must agree with the plan's own figures; a launch may not create more
   than the launch config's ``max_instances`` (default :data:`DEFAULT_MAX_INSTANCES`);
@@ -50,8 +51,6 @@ def refusal_reasons(plan: LaunchPlan, today: date | None = None) -> list[str]:
     if plan.status != "optimal":
         reasons.append(f"plan status is {plan.status!r}, not 'optimal': the planner found no "
                        "plan meeting the job's constraints")
-    if not plan.allocations:
-        reasons.append("plan has no allocations: nothing to launch")
     cost = max(recomputed_cost(plan), plan.total_cost_usd)
     if plan.budget_usd is not None and cost > plan.budget_usd + 1e-9:
         reasons.append(f"plan costs {money(cost)}, over the job budget of "
@@ -69,6 +68,8 @@ def blocking_reasons(plan: LaunchPlan, max_instances: int = DEFAULT_MAX_INSTANCE
     """Why ``plan`` must not be launched even with ``--force``; empty when it may be."""
     today = today or datetime.now(UTC).date()
     reasons = _cost_disagreements(plan)
+    if not plan.allocations:  # --force cannot make something out of nothing
+        reasons.append("plan has no allocations: nothing to launch")
     total = sum(a.instances for a in plan.allocations)
     if total > max_instances:
         reasons.append(f"plan would create {total:,} instances, more than the {max_instances} "

@@ -42,7 +42,7 @@ from typing import Any
 import yaml
 
 from gpucost.catalog.instance_types import split_instance_type
-from gpucost.launcher.bootstrap import JobSettings, cluster_size, environment
+from gpucost.launcher.bootstrap import JobSettings, cluster_size, environment, work_boundaries
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 
 # Only where SkyPilot's name differs from our canonical one. SkyPilot calls the 40 GB
@@ -55,7 +55,8 @@ SKYPILOT_GPU_NAMES: dict[str, str] = {
 # Plan provider name -> SkyPilot cloud name, where they differ.
 SKYPILOT_CLOUDS: dict[str, str] = {}
 # Set at run time from SkyPilot's variables (the rest are fixed envs).
-RUNTIME_VARIABLES = ("NODE_RANK", "NNODES", "GPUS_PER_NODE", "MASTER_ADDR", "GPUCOST_SHARE")
+RUNTIME_VARIABLES = ("NODE_RANK", "NNODES", "GPUS_PER_NODE", "MASTER_ADDR", "GPUCOST_SHARE",
+                     "GPUCOST_WORK_START", "GPUCOST_WORK_END")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -82,9 +83,13 @@ def _run_prelude(plan: LaunchPlan, alloc: PlanAllocation) -> str:
                 "export MASTER_ADDR=\"$(echo \"$SKYPILOT_NODE_IPS\" | head -n1)\"\n")
     prelude = ("export NODE_RANK=0 NNODES=1 GPUS_PER_NODE=\"$SKYPILOT_NUM_GPUS_PER_NODE\" "
                "MASTER_ADDR=127.0.0.1\n")
-    if plan.mode == "divisible":  # every node works alone on its own share
+    if plan.mode == "divisible":  # every node works alone on its own range of the work
         prelude += ("export GPUCOST_SHARE=$((GPUCOST_SHARE_BASE + "
-                    "SKYPILOT_NODE_RANK))\n")
+                    "SKYPILOT_NODE_RANK))\n"
+                    "export GPUCOST_WORK_START=\"$(echo $GPUCOST_WORK_BOUNDS | cut -d' ' "
+                    "-f$((SKYPILOT_NODE_RANK + 1)))\"\n"
+                    "export GPUCOST_WORK_END=\"$(echo $GPUCOST_WORK_BOUNDS | cut -d' ' "
+                    "-f$((SKYPILOT_NODE_RANK + 2)))\"\n")
     return prelude
 
 
@@ -125,6 +130,8 @@ def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None
     if plan.mode == "divisible":
         envs["GPUCOST_SHARE_BASE"] = str(sum(a.instances for a in plan.allocations
                                              if a.index < alloc.index))
+        # this allocation's instances' range boundaries; node r takes fields r+1, r+2
+        envs["GPUCOST_WORK_BOUNDS"] = " ".join(work_boundaries(plan, alloc))
     doc: dict[str, Any] = {"name": f"{plan.plan_id}-{alloc.index}",
                            "num_nodes": alloc.instances, "resources": resources,
                            "envs": envs}

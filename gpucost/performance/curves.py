@@ -103,7 +103,7 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
     row in ``rate`` (its class on demand; its (class, reclaim rate) row for spot offers,
     the rate from the ``reclaims_per_hour`` column or the provider's default)."""
     shape = run.shape
-    classes, codes = hardware_classes(offers, run.precision)
+    classes, codes = hardware_classes(offers, run.precision, run.stack)
     counts = np.arange(1, max(n_max, 1) + 1)
     # A job given as FLOPs alone states no model: its throughput is sized like the
     # reference model, but no model state is asked to fit.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.ecosystem import training_precision
 from gpucost.catalog.gpus import gpu_specs
 
 HARDWARE_COLUMNS = ["gpu", "gpu_count", "gpu_memory_gib", "gpu_link", "network_gbps", "rdma"]
@@ -49,8 +50,14 @@ class HardwareClasses:
     defaults: list[tuple[str, ...]]  # per class: which conservative defaults it took
 
 
-def hardware_classes(offers: pd.DataFrame, precision: str) -> tuple[HardwareClasses, np.ndarray]:
-    """The distinct hardware classes of ``offers`` and each offer's class id."""
+def hardware_classes(offers: pd.DataFrame, precision: str,
+                     stack: str | None = None) -> tuple[HardwareClasses, np.ndarray]:
+    """The distinct hardware classes of ``offers`` and each offer's class id.
+
+    With ``stack``, each GPU runs at the precision that stack trains it in
+    (:func:`gpucost.catalog.ecosystem.training_precision`: a legacy stack runs an H100 in
+    bf16 even for an fp8 job), else at ``precision`` or the GPU's fallback.
+    """
     keys = offers[HARDWARE_COLUMNS].copy()
     keys["network_gbps"] = keys["network_gbps"].fillna(-1.0)
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
@@ -68,7 +75,9 @@ def hardware_classes(offers: pd.DataFrame, precision: str) -> tuple[HardwareClas
     defaults: list[tuple[str, ...]] = []
     for i, row in enumerate(table.itertuples(index=False)):
         spec = gpu_specs()[row.gpu]
-        tflops, precision_used = spec.peak_tflops(precision)
+        trained = training_precision(stack, row.gpu, precision) if stack else None
+        tflops, precision_used = (spec.peak_tflops(trained) if trained
+                                  else spec.peak_tflops(precision))
         bf16, _ = spec.peak_tflops("bf16")
         peak[i], peak16[i] = tflops * 1e12, bf16 * 1e12
         fp8[i] = precision_used == "fp8"

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gpucost.catalog.ecosystem import vendor_of, why_not
 from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
@@ -48,6 +49,9 @@ class Candidates:
     funnel: list[tuple[str, int]] = field(default_factory=list)  # (step, offers left)
     notes: list[str] = field(default_factory=list)
     curves: PerformanceCurves | None = None
+    # GPUs the job's stack cannot run (or not in any precision it allows), and why:
+    # "Best plan with each other GPU" lists them with the reason.
+    excluded: dict[str, str] = field(default_factory=dict)
     # A spot cluster meets the deadline when it finishes by then with this probability
     # (constraints.deadline_confidence; None: its expected finish meets it).
     deadline_confidence: float | None = None
@@ -69,6 +73,9 @@ def _restrict(offers: pd.DataFrame, constraints: Constraints,
         ("spot: never", offers["pricing"] == "on_demand" if constraints.spot == "never" else None),
         ("spot: only", offers["pricing"] == "spot" if constraints.spot == "only" else None),
         ("GPUs in the spec table", offers["gpu"].map(is_known_gpu)),
+        ("vendors " + ", ".join(constraints.vendors),
+         offers["gpu"].map(vendor_of).isin(constraints.vendors) if constraints.vendors
+         else None),
     ]
     funnel.append(("snapshot", len(offers)))
     mask = pd.Series(True, index=offers.index)
@@ -100,11 +107,19 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     funnel: list[tuple[str, int]] = []
     table = _restrict(offers, constraints, funnel).copy()
     notes: list[str] = []
+    # The job's software stack must run on the GPU, in a precision it trains in there
+    # (gpucost/catalog/data/ecosystem.csv): a plan never picks a GPU its stack cannot use.
+    excluded = {str(g): why for g in sorted(set(table["gpu"]))
+                if (why := why_not(run.stack, str(g), run.precision))}
+    if excluded:
+        table = table[~table["gpu"].isin(list(excluded))]
+        funnel.append((f"GPUs the {run.stack} stack runs on at {run.precision}", len(table)))
     if run.min_gpu_memory_gib:
         table = table[table["gpu_memory_gib"] >= run.min_gpu_memory_gib]
         funnel.append((f"at least {run.min_gpu_memory_gib:g} GiB per GPU", len(table)))
     if table.empty:
-        return Candidates(table, funnel, notes, deadline_confidence=constraints.deadline_confidence)
+        return Candidates(table, funnel, notes, excluded=excluded,
+                          deadline_confidence=constraints.deadline_confidence)
 
     table = table.reset_index(drop=True)
     n_max = np.full(len(table), constraints.max_instances, dtype=np.int64)
@@ -166,7 +181,8 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         notes.append("Model shape derived from the parameter count: "
                      f"{curves.shape.layers} layers, hidden size {curves.shape.hidden_size} "
                      "(give model.layers and model.hidden_size to set them)")
-    return Candidates(table, funnel, notes, curves, constraints.deadline_confidence)
+    return Candidates(table, funnel, notes, curves, excluded,
+                      constraints.deadline_confidence)
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],

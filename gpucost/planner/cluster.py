@@ -34,7 +34,7 @@ from gpucost.performance.user_calibration import (
     calibrated_range,
     spread_to_ratios,
 )
-from gpucost.planner.candidates import build_candidates, run_hours
+from gpucost.planner.candidates import build_candidates
 
 # Spread of log(measured / modelled) throughput of the published model when the model
 # gives no range of its own: the leave-one-out throughput errors in README ("How the
@@ -159,17 +159,16 @@ def pick_offer(offers: pd.DataFrame, instance_type: str, provider: str | None = 
                             kind="stable").iloc[0]
 
 
-def _range(run: RunSpec, offer: pd.Series, instances: int, hours: float,
-           startup: float) -> tuple[float, float, str]:
-    """(hours at P10, at P90, what the range rests on)."""
+def _range(run: RunSpec, offer: pd.Series, hours: float, startup: float, est: Any
+           ) -> tuple[float, float, str]:
+    """(hours at P10, at P90, what the range rests on). ``est`` is the performance
+    model's Estimate for the cluster (its ``hours_p10`` / ``hours_p90`` / ``basis`` when
+    the model gives them)."""
     spread = calibrated_range(str(offer["gpu"]), run.stack, run.precision, run.utilization)
     if spread is not None:
         fast, slow = spread_to_ratios(spread)
         basis = "your measurements"
     else:
-        from gpucost.performance import estimate as model_estimate
-
-        est = model_estimate(run, offer.to_dict(), instances)
         p10, p90 = getattr(est, "hours_p10", None), getattr(est, "hours_p90", None)
         basis = str(getattr(est, "basis", "") or "published runs")
         if p10 is not None and p90 is not None and est.hours and est.hours > startup:
@@ -183,6 +182,12 @@ def _range(run: RunSpec, offer: pd.Series, instances: int, hours: float,
 
 def _run_estimate(run: RunSpec, offer: pd.Series, instances: int, job: JobSpec
                   ) -> tuple[RunEstimate, list[str], str]:
+    """One run on the cluster. The candidate table (the planner's own) says whether the
+    offer is usable at all, with its notes; the figures come from the performance
+    model's ``estimate`` (single, experiments) or the candidates' per-instance rate
+    (divisible), which is what the planner prices."""
+    from gpucost.performance import estimate as model_estimate
+
     one = pd.DataFrame([offer]).reset_index(drop=True)
     cands = build_candidates(one, run, Constraints(spot="allowed", max_instances=instances),
                              job.assumptions)
@@ -193,36 +198,37 @@ def _run_estimate(run: RunSpec, offer: pd.Series, instances: int, job: JobSpec
         return RunEstimate(run.name, False, None, None, None, None, None, None, False,
                            deadline, (reason,))
 
-    if cands.empty or cands.curves is None:
+    no_fit = (f"no layout fits {run.model_state_gib:,.0f} GiB of model state and "
+              f"activations in {instances} x {int(offer['gpu_count'])} {offer['gpu']} "
+              f"({float(offer['gpu_memory_gib']):g} GiB each)")
+    if cands.empty:
         if run.min_gpu_memory_gib and float(offer["gpu_memory_gib"]) < run.min_gpu_memory_gib:
             return misfit(f"the job asks for at least {run.min_gpu_memory_gib:g} GiB per GPU "
                           f"(memory.min_gpu_memory_gib); {offer['gpu']} has "
                           f"{float(offer['gpu_memory_gib']):g} GiB"), [], method
-        return misfit(f"no layout fits {run.model_state_gib:,.0f} GiB of model state and "
-                      f"activations in {instances} x {int(offer['gpu_count'])} "
-                      f"{offer['gpu']} ({float(offer['gpu_memory_gib']):g} GiB each)"), [], method
+        return misfit(no_fit), [], method
     t = cands.table.iloc[0]
-    curves = cands.curves
     method = str(t["mfu_method"])
     notes = list(cands.notes)
     if job.mode == "divisible":
         if int(t["n_min"]) > 1:
             return misfit(f"one instance cannot hold {run.memory_gib:,.0f} GiB (divisible "
                           "work runs per instance)"), notes, method
-        per_instance = float(t["rate"])
-        hours = run.flops / (per_instance * instances)
+        hours = run.flops / (float(t["rate"]) * instances)
         cost = instances * hours * float(offer["usd_per_hour"])
-        low, high, basis = _range(run, offer, 1, hours, 0.0)
+        est = model_estimate(run, offer.to_dict(), 1, job.assumptions)
+        low, high, basis = _range(run, offer, hours, 0.0, est)
         return (RunEstimate(run.name, True, hours, low, high, cost, None, None,
                             hours <= deadline * (1 + 1e-12), deadline), notes, basis)
-    rate = float(curves.rate[int(t["curve"]), instances])
-    hours = float(run_hours(run, rate, curves.startup_hours))
+    est = model_estimate(run, offer.to_dict(), instances, job.assumptions)
+    if not est.fits or est.layout is None:
+        return misfit(no_fit), notes, method
+    hours = float(est.hours)
     cost = instances * hours * float(offer["usd_per_hour"])
-    layout = curves.layout(int(t["hw_class"]), instances).to_dict()
-    low, high, basis = _range(run, offer, instances, hours, curves.startup_hours)
-    return (RunEstimate(run.name, True, hours, low, high, cost,
-                        float(curves.tokens_per_s[int(t["hw_class"]), instances]), layout,
-                        hours <= deadline * (1 + 1e-12), deadline), notes, basis)
+    low, high, basis = _range(run, offer, hours, job.assumptions.startup_hours, est)
+    return (RunEstimate(run.name, True, hours, low, high, cost, float(est.tokens_per_s),
+                        est.layout.to_dict(), hours <= deadline * (1 + 1e-12), deadline),
+            notes, basis)
 
 
 def estimate(job: JobSpec, catalog: Catalog, instance_type: str, instances: int, *,
@@ -291,7 +297,11 @@ def verdict(e: ClusterEstimate) -> list[str]:
         lines.append(f"Deadline MISSED: done in {hours_text(worst.hours)}, deadline "
                      f"{hours_text(worst.deadline_hours)}")
     else:
-        lines.append(f"Deadline met: done in {hours_text(e.hours)} of {hours_text(deadline)}")
+        text = f"Deadline met: done in {hours_text(e.hours)} of {hours_text(deadline)}"
+        slow = e._extreme("hours_p90")
+        if slow is not None and slow > deadline:
+            text += f" (but not at P90: {hours_text(slow)})"
+        lines.append(text)
     budget = e.job.get("budget_usd")
     if budget is not None:
         word = "met" if e.meets_budget else "OVER"

@@ -17,6 +17,12 @@ def empty_reason(cands: Candidates, run: RunSpec) -> str:
             if label.startswith("at least"):
                 return (f"no GPU among the {before} allowed offers has "
                         f"{run.min_gpu_memory_gib:g} GiB (per GPU)")
+            if label.startswith("GPUs the ") and " stack runs on" in label:
+                stack = label.split()[2]
+                gpus = ", ".join(sorted(cands.excluded))
+                return (f"the {stack} stack runs on none of the GPUs among the {before} "
+                        f"allowed offers ({gpus}): "
+                        + "; ".join(dict.fromkeys(cands.excluded.values())))
             if "model state" in label:
                 return (f"no allowed offer can hold {run.memory_gib:,.0f} GiB of model state "
                         "within max_instances / max_gpus / quota (raise them, or lower "

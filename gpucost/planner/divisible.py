@@ -1,19 +1,29 @@
 """``divisible`` mode: work that splits freely across offers (shards, evaluation, ETL).
 
-Per offer i: ``n_i`` instances (integer, <= its cap) each running up to the deadline D;
-``y_i`` instance-deadlines of work bought (instance-hours / D, with y_i <= n_i). Instances
-are independent, so there is no multi-node scaling loss. Cost = sum(price_i x D x y_i),
-billed per second.
+Per offer i: ``n_i`` instances (integer, <= its cap). Every instance pays the start-up
+``s`` (``assumptions.startup_hours``) once, then works for up to ``W = D - s`` hours, so
+that it finishes by the deadline D. ``y_i`` is the work bought in instance-windows
+(working hours / W, with y_i <= n_i). Instances are independent, so there is no
+multi-node scaling loss. Cost = sum(price_i x (W x y_i + s x n_i)), billed per second.
 
-Without constraints shared between offers this is a fractional knapsack: filling the
-cheapest $/FLOP offers first is exact. With ``max_gpus`` or vCPU quotas (shared by
-offers) it is a real MILP, solved with pulp/CBC.
+Each allocation records ``work_share``, the share of the job's FLOPs its instances do
+together (split equally between them, since they run equal hours), and
+``flops_per_hour`` of one instance; the launcher turns the shares into a ``[start, end)``
+range of the work per instance (:mod:`gpucost.shards`).
+
+Without constraints shared between offers, filling the cheapest $/FLOP offers first is
+the fractional-knapsack optimum of the working hours; start-up is a fixed cost per
+instance, which only the last, partly used instances can waste, so the greedy plan is
+within one start-up per instance of the last offer used from the optimum (D/W scales
+every offer's $/FLOP alike, so the order is the same). With ``max_gpus`` or vCPU quotas
+(shared by offers) it is a MILP with the start-up as a fixed cost, solved with pulp/CBC.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,8 +40,10 @@ from gpucost.planner.result import ModeResult, infeasible
 _EPS = 1e-9
 
 
-def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) -> list[Allocation]:
+def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec,
+                 work: np.ndarray, startup_hours: float) -> list[Allocation]:
     out = []
+    window = run.deadline_hours - startup_hours
     # Relative threshold: a tiny job's shares are tiny too; solver noise is relatively so.
     for i in np.flatnonzero(y > _EPS * max(float(y.max(initial=0.0)), 1e-300)):
         row = t.iloc[int(i)]
@@ -40,10 +52,13 @@ def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec) ->
             provider=row["provider"], region=row["region"], zone=row["zone"],
             instance_type=row["instance_type"], gpu=row["gpu"],
             gpu_count=int(row["gpu_count"]), pricing=row["pricing"], instances=count,
-            hours=float(y[i] / count * run.deadline_hours),
+            hours=float(y[i] / count * window + startup_hours),
             usd_per_hour=float(row["usd_per_hour"]), precision_used=row["precision_used"],
-            run=run.name, as_of=row["as_of"].date().isoformat()))
-    return out
+            run=run.name, as_of=row["as_of"].date().isoformat(),
+            work_share=float(y[i] * work[i]), flops_per_hour=float(row["rate"])))
+    # The shares sum to 1 up to solver tolerance; make them exact (ranges must tile [0, 1)).
+    total = sum(a.work_share or 0.0 for a in out)
+    return [replace(a, work_share=(a.work_share or 0.0) / total) for a in out] if total else out
 
 
 def _order(t: pd.DataFrame) -> np.ndarray:
@@ -69,7 +84,8 @@ def greedy(work: np.ndarray, cap: np.ndarray, order: np.ndarray) -> tuple[np.nda
     return y, 1.0 - max(remaining, 0.0)
 
 
-def _milp(t: pd.DataFrame, work: np.ndarray, price: np.ndarray, constraints: Constraints,
+def _milp(t: pd.DataFrame, work: np.ndarray, price: np.ndarray, fixed: np.ndarray,
+          constraints: Constraints,
           maximize_work: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     cap = t["n_max"].to_numpy()
     prob = pulp.LpProblem("divisible", pulp.LpMaximize if maximize_work else pulp.LpMinimize)
@@ -79,10 +95,11 @@ def _milp(t: pd.DataFrame, work: np.ndarray, price: np.ndarray, constraints: Con
         prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)])
         prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)]) <= 1.0
     else:
-        # The tiny per-instance term makes the solver use no more instances than needed.
+        # Start-up is a fixed cost per instance; the tiny extra term makes the solver use
+        # no more instances than needed even when start-up is 0.
         eps = 1e-7 * float(price.min())
         prob += affine([(y, float(p)) for y, p in zip(ys, price, strict=True)]
-                       + [(n, eps) for n in ns])
+                       + [(n, float(f) + eps) for n, f in zip(ns, fixed, strict=True)])
         prob += affine([(y, float(w)) for y, w in zip(ys, work, strict=True)]) >= 1.0
     for y, n in zip(ys, ns, strict=True):
         prob += y - n <= 0
@@ -137,32 +154,39 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
             return infeasible([f"no single instance holds {run.memory_gib:,.0f} GiB of model "
                                "state; use mode: single for a sharded run"],
                               {"name": "none", "status": "infeasible", "seconds": 0.0})
-    work = t["rate"].to_numpy() * run.deadline_hours / run.flops
-    price = t["usd_per_hour"].to_numpy() * run.deadline_hours
+    startup = assumptions.startup_hours
+    window = run.deadline_hours - startup
+    if window <= 0:
+        return infeasible([f"{run.name}: the deadline ({hours_text(run.deadline_hours)}) is "
+                           f"no longer than the start-up of an instance ({startup:g} h, "
+                           "assumptions.startup_hours)"],
+                          {"name": "none", "status": "infeasible", "seconds": 0.0})
     shared = bool(constraints.max_gpus) or bool((t["quota_group"] != "").any())
     if shared:
         t = prune_interchangeable(t, constraints.max_gpus or 0)
-        work = t["rate"].to_numpy() * run.deadline_hours / run.flops
-        price = t["usd_per_hour"].to_numpy() * run.deadline_hours
-        y, n, solver = _milp(t, work, price, constraints)
+    work = t["rate"].to_numpy() * window / run.flops
+    price = t["usd_per_hour"].to_numpy() * window
+    fixed = t["usd_per_hour"].to_numpy() * startup
+    if shared:
+        y, n, solver = _milp(t, work, price, fixed, constraints)
         feasible = solver["status"] == "optimal"
     else:
         y, covered = greedy(work, t["n_max"].to_numpy(), _order(t))
         n = np.ceil(y - 1e-9).astype(int)
         feasible = covered >= 1.0 - 1e-9
-        solver = {"name": "greedy (exact: no shared constraints)",
+        solver = {"name": "greedy by $/FLOP (no shared constraints)",
                   "status": "optimal" if feasible else "infeasible",
                   "seconds": time.perf_counter() - start}
     if not feasible:
         if shared:
-            y_max, _, _ = _milp(t, work, price, constraints, maximize_work=True)
+            y_max, _, _ = _milp(t, work, price, fixed, constraints, maximize_work=True)
             covered = float(work @ y_max)
-        earliest = run.deadline_hours / covered if covered > 0 else math.inf
+        earliest = startup + window / covered if covered > 0 else math.inf
         return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
                            f"work by the deadline; earliest finish: {hours_text(earliest)} "
                            "(raise max_instances / max_gpus / quotas or relax the deadline)"],
                           solver, earliest)
-    allocations = _allocations(t, y, n, run)
+    allocations = _allocations(t, y, n, run, work, startup)
     cost = sum(a.cost_usd for a in allocations)
     if constraints.budget_usd is not None and cost > constraints.budget_usd:
         return infeasible([budget_reason(cost, constraints.budget_usd)], solver)

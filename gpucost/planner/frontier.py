@@ -3,8 +3,11 @@
 The job is re-planned for a geometric grid of deadlines from 1/8x to 4x its own (plus its
 own, and the earliest deadline any plan can meet); each point is the cheapest plan for that
 deadline, so the feasible points trace the Pareto curve of cost against time to finish.
-Every deadline is kept with its status: infeasible ones say why, and those whose plan
-costs no less than a faster one's are marked dominated (the plot leaves them out).
+Every deadline is kept with its status: infeasible ones say why; with a budget, plans
+that cost more are "over budget" (shown with their cost, never as a plan); and those whose
+plan costs no less than a faster one's are marked dominated. The job's own deadline is
+never "dominated": its plan is the answer to the job (its note says a shorter deadline
+costs the same).
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import numpy as np
 
 from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.snapshot import Catalog
-from gpucost.errors import InputError
-from gpucost.formatting import hours_text
+from gpucost.formatting import hours_text, money
 from gpucost.job.spec import JobSpec
 from gpucost.planner.candidates import candidates_for_job
 from gpucost.planner.names import check_constraint_names
@@ -28,8 +30,10 @@ from gpucost.planner.result import ModeResult
 class FrontierPoint:
     """The cheapest plan for one deadline.
 
-    ``status``: "optimal" (on the curve), "dominated" (feasible, but no cheaper than a
-    shorter deadline), "infeasible" (``note`` says why, e.g. its earliest finish).
+    ``status``: "optimal" (on the curve, or the job's own deadline), "dominated"
+    (feasible, but no cheaper than a shorter deadline), "over budget" (meets the deadline
+    but costs more than ``budget_usd``: ``feasible`` is False, ``cost_usd`` says what it
+    would cost), "infeasible" (``note`` says why, e.g. its earliest finish).
     """
 
     deadline_hours: float
@@ -104,7 +108,18 @@ def frontier(job: JobSpec, catalog: Catalog, points: int = 15) -> list[FrontierP
             p, _ = point(soonest, earliest=True)
             if p.feasible:
                 out.append(p)
-    return mark_dominated(sorted(out, key=lambda p: p.deadline_hours))
+    return mark_dominated(mark_over_budget(sorted(out, key=lambda p: p.deadline_hours),
+                                           job.constraints.budget_usd))
+
+
+def mark_over_budget(points: list[FrontierPoint], budget: float | None) -> list[FrontierPoint]:
+    """Plans dearer than ``budget`` are no plan: "over budget", with their cost."""
+    if budget is None:
+        return points
+    return [replace(p, feasible=False, status="over budget",
+                    note=f"costs {money(p.cost_usd)}, over the {money(budget)} budget")
+            if p.feasible and p.cost_usd is not None and p.cost_usd > budget * (1 + 1e-12)
+            else p for p in points]
 
 
 def _reason(result: ModeResult) -> str:
@@ -121,6 +136,8 @@ def mark_dominated(points: list[FrontierPoint]) -> list[FrontierPoint]:
         if p.feasible:
             if p.cost_usd < best - 1e-6:
                 best = p.cost_usd
+            elif p.is_job_deadline:  # the job's answer; say a faster deadline costs as much
+                p = replace(p, note="a shorter deadline costs the same")
             else:
                 p = replace(p, status="dominated", note="no cheaper than a shorter deadline")
         out.append(p)
@@ -135,42 +152,3 @@ def pareto(points: list[FrontierPoint]) -> list[FrontierPoint]:
             kept.append(p)
             best = p.cost_usd
     return kept
-
-
-def plot_frontier(points: list[FrontierPoint], job_deadline_hours: float, path: str,
-                  title: str) -> None:
-    """Write the frontier as a PNG, marking the job's deadline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    feasible = pareto(points)
-    if not feasible:
-        raise InputError(path, "--plot", "at least one feasible deadline to draw (none is: "
-                         "no plot written)")
-    days = [p.deadline_hours / 24 for p in feasible]
-    costs = [p.cost_usd / 1000 for p in feasible]
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    ax.step(days, costs, where="post", color="#1f77b4")
-    ax.scatter(days, costs, color="#1f77b4", zorder=3)
-    previous = None
-    for p, x, y in zip(feasible, days, costs, strict=True):
-        if p.gpus != previous:  # label where the cheapest GPU changes
-            ax.annotate(p.gpus, (x, y), textcoords="offset points", xytext=(4, 6), fontsize=8)
-        previous = p.gpus
-    ax.axvline(job_deadline_hours / 24, color="#d62728", linestyle="--", label="job deadline")
-    ax.set_xscale("log")
-    ax.set_xlabel("deadline (days, log scale)")
-    ax.set_ylabel("cheapest plan (thousand USD)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as exc:
-        raise InputError(path, "--plot", f"a writable PNG path ({exc.strerror or exc})"
-                         ) from None
-    finally:
-        plt.close(fig)

@@ -16,7 +16,8 @@ fields may be added, never renamed or removed without bumping the version.
                        "layout": {"data_parallel", "tensor_parallel", "pipeline_parallel",
                                   "zero_stage", "micro_batch", "activation_checkpointing",
                                   "memory_gib_per_gpu", "mfu", "comm_fraction",
-                                  "tokens_per_s"} | null}],
+                                  "tokens_per_s"} | null,
+                       "work_share", "flops_per_hour"}],   (both null unless divisible)
       "totals": {"cost_usd", "hours", "gpu_hours"},
       "baseline": {...} | null,             the cheapest plan on the GPU a $/GPU-hour
                                             ranking picks that still meets the deadline
@@ -95,6 +96,10 @@ class Allocation:
     # instance_count, upfront_fee_usd, starts_in_hours, run_hours. The allocation's
     # hours run from now to the finish, and instances x hours x usd_per_hour = the fee.
     capacity_block: dict[str, Any] | None = None
+    # Divisible plans only: the share of the job's FLOPs these instances do together
+    # (equal parts each), and the job FLOPs one instance does per working hour.
+    work_share: float | None = None
+    flops_per_hour: float | None = None
 
     @property
     def cost_usd(self) -> float:

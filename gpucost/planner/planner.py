@@ -44,7 +44,7 @@ def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates
     """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
     table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
     return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes,
-                      c.curves, c.deadline_confidence)
+                      c.curves, c.excluded, c.deadline_confidence)
 
 
 def _alternative(gpu: str, result: ModeResult, note: str = "") -> Alternative:
@@ -73,7 +73,7 @@ def _per_gpu(job: JobSpec, cands: list[Candidates]) -> dict[str, ModeResult]:
 
 
 def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
-                  chosen: set[str]) -> list[Alternative]:
+                  chosen: set[str], excluded: dict[str, str]) -> list[Alternative]:
     budget = job.constraints.budget_usd
     out = []
     for gpu, result in per_gpu.items():
@@ -82,6 +82,9 @@ def _alternatives(job: JobSpec, per_gpu: dict[str, ModeResult],
         over = result.feasible and budget is not None and result.cost_usd > budget
         out.append(_alternative(gpu, result, f"over the {money(budget)} budget" if over
                                 else ""))
+    for gpu, why in excluded.items():
+        if gpu not in per_gpu and gpu not in chosen:
+            out.append(Alternative(gpu, "", "", "", "", 0, None, None, False, note=why))
     return sorted(out, key=lambda a: (not a.meets_deadline, a.cost_usd or 0.0,
                                       a.instances, a.offers, a.gpu))
 
@@ -381,5 +384,6 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         per_gpu = _per_gpu(job, cands)
         plan.baseline = _baseline(job, per_gpu, cands)
         plan.naive = _naive(job, cands, plan.baseline)
-        plan.alternatives = _alternatives(job, per_gpu, chosen)
+        excluded = {g: why for c in cands for g, why in c.excluded.items()}
+        plan.alternatives = _alternatives(job, per_gpu, chosen, excluded)
     return plan

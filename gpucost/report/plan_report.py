@@ -293,10 +293,10 @@ def render_frontier(points: list[FrontierPoint], markdown: bool = False,
     rows = [[hours_text(p.deadline_hours) + (" *" if p.is_job_deadline else "")
              + (" (earliest)" if p.is_earliest else ""),
              p.status,
-             money(p.cost_usd) if p.feasible else "-",
+             money(p.cost_usd) if p.cost_usd is not None else "-",
              hours_text(p.finish_hours) if p.finish_hours is not None else "-",
              p.gpus or "-", p.instance_types or "-",
-             str(p.instances) if p.feasible else "-", p.note] for p in points]
+             str(p.instances) if p.cost_usd is not None else "-", p.note] for p in points]
     table = _table(rows, ["deadline", "status", "cheapest cost", "done in", "gpus",
                           "instance_type", "instances", "note"], markdown)
     note = "\n\n* the job's own deadline"
@@ -305,6 +305,10 @@ def render_frontier(points: list[FrontierPoint], markdown: bool = False,
     if runs > 1:
         note += ("\nRun deadlines scale together: 'deadline' is the earliest run's, "
                  "'done in' the last run's finish.")
+    if any(p.status == "over budget" for p in points):
+        note += "\n'over budget' rows meet their deadline at a cost over the job's budget_usd."
     if not any(p.feasible for p in points):
-        note += "\nNo deadline in the range is feasible."
+        note += ("\nNo deadline in the range has a plan within the budget."
+                 if any(p.status == "over budget" for p in points)
+                 else "\nNo deadline in the range is feasible.")
     return clean_text(table + note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ import pytest
 
 from gpucost.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+# Let the tests import their shared paths (no package __init__ files; "conftest" is
+# ambiguous when several test folders run together).
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from analysis_support import EXAMPLES
 
 import gpucost
 from gpucost.calibrate.logs import parse_log_text, read_log

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT
+from analysis_support import EXAMPLES, ROOT
 
 SEVEN_B = EXAMPLES / "llama-7b.yaml"
 

@@ -6,7 +6,7 @@ import json
 import warnings
 
 import pytest
-from conftest import EXAMPLES
+from analysis_support import EXAMPLES
 
 import gpucost
 from gpucost.catalog.snapshot import load_catalog

@@ -76,11 +76,12 @@ def test_plan_text_fields_with_newlines_are_refused(plan_file, run_cli):
 
 
 def test_export_values_cannot_inject_yaml(plan_file, run_cli):
-    # Every field the plan file still accepts carries YAML-hostile text, and the flags
-    # (which may be multi-line shell) carry the newline-laden one.
+    # Every field the plan file still accepts carries YAML-hostile text (printable: a
+    # plan's text fields may not hold newlines), and the flags (which may be multi-line
+    # shell) carry the newline-laden one.
     path = plan_file("plan_single_multinode.json", {
         "job.name": PRINTABLE_EVIL, "allocations.0.region": PRINTABLE_EVIL,
-        "allocations.0.run": EVIL})
+        "allocations.0.run": PRINTABLE_EVIL})
     code, out, err = run_cli("export", str(path), "--run", EVIL, "--setup", EVIL,
                              "--env", f"NOTE={EVIL}")
     assert code == 0, err
@@ -88,7 +89,7 @@ def test_export_values_cannot_inject_yaml(plan_file, run_cli):
     assert task["num_nodes"] == 2 and task["name"] == "llm-pretrain-9f8e7d6c-0"
     assert task["resources"]["region"] == PRINTABLE_EVIL
     assert task["setup"] == EVIL and task["run"].endswith(EVIL + "\n")
-    assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == EVIL
+    assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == PRINTABLE_EVIL
     code, out, err = run_cli("export", str(path), "--infra")
     assert code == 0, err
     [task] = yaml.safe_load_all(out)

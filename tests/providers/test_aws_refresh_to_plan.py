@@ -60,9 +60,11 @@ def test_refreshed_quota_caps_the_plan(aws_env, price_item, tmp_path, monkeypatc
     ok = plan_job(relaxed, catalog, explain=False)
     assert ok.status == "optimal"
     assert sum(a.instances for a in ok.allocations) <= 4
-    # Goodput: +3% checkpoints/evaluation + 2e-5 failures/GPU-hour x 1 GPU x 0.225 h.
+    # Goodput: +3% checkpoints/evaluation + 2e-5 failures/GPU-hour x 1 GPU x 0.225 h,
+    # and every instance's 0.25 h start-up.
+    instances = sum(a.instances for a in ok.allocations)
     assert ok.cost_usd == pytest.approx(1e19 / (70e12 * 0.4 * 3600) * 1.006
-                                        * (1 + 0.03 + 2e-5 * 0.225))
+                                        * (1 + 0.03 + 2e-5 * 0.225) + instances * 0.25 * 1.006)
 
 
 def test_refresh_with_a_denied_region_carries_its_rows_over(aws_env, price_item, tmp_path):
