@@ -118,6 +118,8 @@ def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
     reasons: list[str] = []
     tables = {}
     for alloc in plan.allocations:
+        if alloc.pricing == "capacity_block":  # a block's fee is not a snapshot price
+            continue
         path = paths.get(alloc.provider)
         if path is None or not path.is_file():
             continue  # not at hand (planned on another machine): nothing to compare with
