@@ -183,7 +183,8 @@ def _download_folder(fs: Any, root: str, location: str, target: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         name = remote.rsplit("/", 1)[-1]
         (folder / name).write_bytes(fs.cat_file(remote))
-        for side in (".quotas.csv", ".interruptions.csv", ".capacity_blocks.csv"):  # beside
+        for side in (".quotas.csv", ".interruptions.csv", ".capacity_blocks.csv",
+                     ".placement_scores.csv"):  # files beside the prices
             beside = remote[:-len(".csv")] + side
             if fs.exists(beside):
                 (folder / f"{name[:-len('.csv')]}{side}").write_bytes(fs.cat_file(beside))

@@ -75,6 +75,8 @@ class Catalog:
     interruptions: pd.DataFrame = field(default_factory=empty_interruptions)
     # AWS Capacity Block offerings (gpucost/providers/aws/capacity_blocks.py).
     capacity_blocks: pd.DataFrame | None = None
+    # AWS spot placement scores (gpucost/providers/aws/placement_scores.py).
+    placement_scores: pd.DataFrame | None = None
 
 
 def shipped_snapshot_dir() -> Path:
@@ -214,7 +216,7 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
     today = today or dt.date.today()
-    frames, quotas, read, bands, blocks = [], [], [], [], []
+    frames, quotas, read, bands, blocks, scores = [], [], [], [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
         frames.append(offers)
@@ -222,6 +224,7 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
         if f.dated:
             bands.append(read_interruptions(interruptions_path(f.path, f.date.isoformat())))
             blocks.append(_read_blocks(f))
+            scores.append(_read_scores(f))
         _refuse_future(f, offers, today)
         newest = offers["as_of"].max().date() if len(offers) else None
         read.append(replace(f, newest_as_of=newest))
@@ -235,13 +238,22 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
                    interruptions=(pd.concat(bands, ignore_index=True) if bands
                                   else empty_interruptions()),
                    capacity_blocks=(pd.concat([b for b in blocks if len(b)], ignore_index=True)
-                                    if any(len(b) for b in blocks) else None))
+                                    if any(len(b) for b in blocks) else None),
+                   placement_scores=(pd.concat([s for s in scores if len(s)],
+                                               ignore_index=True)
+                                     if any(len(s) for s in scores) else None))
 
 
 def _read_blocks(f: SnapshotFile) -> pd.DataFrame:
     from gpucost.providers.aws.capacity_blocks import blocks_path, read_blocks
 
     return read_blocks(blocks_path(f.path, f.date.isoformat()))
+
+
+def _read_scores(f: SnapshotFile) -> pd.DataFrame:
+    from gpucost.providers.aws.placement_scores import read_scores, scores_path
+
+    return read_scores(scores_path(f.path, f.date.isoformat()))
 
 
 def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:

@@ -358,6 +358,11 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     result = solve_mode(job, cands)
     result = _with_capacity_block(job, cands, catalog, result, now)
     result = replace(result, allocations=with_spot_figures(job, cands, result.allocations))
+    if catalog.placement_scores is not None:
+        from gpucost.providers.aws.placement_scores import low_score_notes
+
+        result.notes = [*result.notes, *low_score_notes(result.allocations,
+                                                        catalog.placement_scores)]
     chosen = {a.gpu for a in result.allocations}
     plan = Plan(
         job={"name": job.name, "mode": job.mode, "precision": job.runs[0].precision,

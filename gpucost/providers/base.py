@@ -53,6 +53,8 @@ class FetchResult:
     interruptions: pd.DataFrame | None = None
     # AWS Capacity Block offerings (providers.aws.capacity_blocks), None if not asked for.
     capacity_blocks: pd.DataFrame | None = None
+    # AWS spot placement scores (providers.aws.placement_scores), None if not asked for.
+    placement_scores: pd.DataFrame | None = None
 
 
 class Provider(Protocol):

@@ -268,6 +268,10 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
 
             write_blocks(result.capacity_blocks, out_dir, name, today)
             echo(f"{name}: {len(result.capacity_blocks)} capacity block offering(s)")
+        if result.placement_scores is not None and len(result.placement_scores):
+            from gpucost.providers.aws.placement_scores import write_scores
+
+            write_scores(result.placement_scores, out_dir, name, today)
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 

@@ -89,8 +89,10 @@ class AwsProvider:
                  client_factory: aws_clients.ClientFactory | None = None,
                  timeout: float | None = None,
                  spot_advisor: Callable[[], Any] | None = None,
-                 capacity_blocks: list | None = None) -> None:
+                 capacity_blocks: list | None = None,
+                 placement_scores: int | None = None) -> None:
         self._session = session
+        self._placement_target = placement_scores
         self._capacity_requests = list(capacity_blocks or [])
         self._spot_advisor = spot_advisor
         self._max_workers = max(1, int(max_workers))
@@ -108,7 +110,7 @@ class AwsProvider:
 
     def fetch(self, regions: list[str] | None = None,
               progress: ProgressCallback | None = None) -> FetchResult:
-        factory, home = self._factory()
+        factory, home = self._factory()  # home: where account-wide calls go
         names = list(dict.fromkeys(regions)) if regions else self._list_regions(factory, home)
         as_of = dt.datetime.now(dt.UTC).date().isoformat()
         region_clients = {r: (factory("ec2", r), factory("service-quotas", r)) for r in names}
@@ -150,7 +152,28 @@ class AwsProvider:
                            interruptions=self._interruptions(types, sorted(inventories),
                                                              as_of),
                            capacity_blocks=self._capacity_blocks(region_clients,
-                                                                 sorted(inventories), as_of))
+                                                                 sorted(inventories), as_of),
+                           placement_scores=self._placement_scores(
+                               factory, home, offers, sorted(inventories), as_of))
+
+    def _placement_scores(self, factory: aws_clients.ClientFactory, home: str,
+                          offers: pd.DataFrame, regions: list[str], as_of: str
+                          ) -> pd.DataFrame | None:
+        """Spot placement scores of the fetched spot GPU types at ``--placement-scores``
+        instances (None when not asked for or not readable: logged)."""
+        from gpucost.providers.aws.placement_scores import SCORE_COLUMNS, fetch_scores
+
+        if not self._placement_target or not regions or offers.empty:
+            return None
+        types = sorted(set(offers.loc[offers["pricing"] == "spot", "instance_type"]))
+        try:
+            rows = fetch_scores(factory("ec2", home), types, self._placement_target, regions,
+                                as_of)
+        except aws_clients.aws_errors() as exc:
+            logger.warning("aws: spot placement scores not read: %s",
+                           aws_clients.error_reason(exc))
+            return None
+        return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
     def _capacity_blocks(self, region_clients: Mapping[str, tuple[Any, Any]],
                          regions: list[str], as_of: str) -> pd.DataFrame | None:
