@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import re
 
+# What ``--output`` accepts for tables (gpucost.report.tables renders them).
+OUTPUT_FORMATS = ("table", "csv", "json", "markdown")
+
 
 def sig(value: float | None, digits: int = 3) -> str:
     """``value`` to ``digits`` significant figures, without exponent for everyday sizes."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from importlib import import_module
 
 import click
 
@@ -20,32 +21,66 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
     click.echo(f"gpucost: warning: {one_line(redact_urls(str(message)))}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Every sub-command: name -> (module, attribute, the one-line help that `gpucost --help`
+# lists, i.e. the command's get_short_help_str(limit=64)). A module is imported only for
+# the command that runs, so `gpucost --help` imports neither pandas nor numpy;
+# tests/cli/test_startup.py checks that, and these lines against the commands' own.
+# A new command goes here and in its module's COMMANDS.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "gpus": ("gpucost.cli.catalog_commands", "gpus_command",
+             "The GPU spec table: memory, bandwidth and dense peak TFLOPS..."),
+    "prices": ("gpucost.cli.catalog_commands", "prices_command",
+               "GPU offers, filtered and sorted; usd_per_pflop_hour prices..."),
+    "plan": ("gpucost.cli.plan_commands", "plan_command",
+             "The cheapest way to run JOB_FILE by its deadline."),
+    "frontier": ("gpucost.cli.plan_commands", "frontier_command",
+                 "Cost against deadline: the cheapest plan for each of a range..."),
+    "estimate": ("gpucost.cli.analysis_commands", "estimate_command",
+                 "How long JOB_FILE takes on a cluster you name, and what it..."),
+    "calibrate": ("gpucost.cli.analysis_commands", "calibrate_command",
+                  "Fit the throughput model to your own measured runs."),
+    "diff": ("gpucost.cli.analysis_commands", "diff_command",
+             "Compare the cheapest plans of two versions of a job: cost,..."),
+    "refresh": ("gpucost.cli.refresh_command", "refresh_command",
+                "Fetch current GPU prices and specs into new dated snapshot..."),
+    "launch": ("gpucost.cli.launch_commands", "launch",
+               "Provision PLAN_FILE (from `gpucost plan --output json`): a..."),
+    "status": ("gpucost.cli.launch_commands", "status",
+               "Show PLAN_ID's instances (found by tag / label): state,..."),
+    "down": ("gpucost.cli.launch_commands", "down",
+             "Terminate all of PLAN_ID's instances (found by tag / label),..."),
+    "export": ("gpucost.cli.launch_commands", "export",
+               "Export PLAN_FILE for another tool (SkyPilot task YAML, with..."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        return getattr(import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gpucost")
 def cli() -> None:
     """Price the training job, not the GPU-hour: the cheapest way to finish by a deadline."""
 
 
-def _register() -> None:
-    # Imported here so that each command module can import `cli` helpers without cycles.
-    from gpucost.cli import (
-        analysis_commands,
-        catalog_commands,
-        launch_commands,
-        plan_commands,
-        refresh_command,
-    )
-
-    for module in (catalog_commands, plan_commands, analysis_commands, refresh_command,
-                   launch_commands):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     warnings.showwarning = _show_warning
-    _register()
     try:
         status = cli.main(args=argv, prog_name="gpucost", standalone_mode=False)
     except GpucostError as exc:

@@ -6,7 +6,7 @@ import math
 
 import click
 
-from gpucost.report.tables import OUTPUT_FORMATS
+from gpucost.formatting import OUTPUT_FORMATS
 
 snapshot_option = click.option(
     "--snapshot", "snapshot", type=click.Path(dir_okay=True, file_okay=True), default=None,

@@ -6,15 +6,10 @@ import json
 
 import click
 
-from gpucost.catalog.age import PriceAge, price_age, utc_today, warn_if_stale
-from gpucost.catalog.snapshot import load_catalog
 from gpucost.cli.options import calibration_option, snapshot_option
-from gpucost.job.parse import load_job
-from gpucost.planner.frontier import frontier
-from gpucost.planner.planner import plan_job
-from gpucost.report.frontier_plot import plot_format, plot_frontier
-from gpucost.report.plan_report import render_frontier, render_plan
-from gpucost.report.tables import json_ready
+
+# The planner, pandas and the reports are imported inside the commands: `--help` and
+# argument errors stay quick (tests/cli/test_startup.py).
 
 plan_output = click.option("--output", "-o", type=click.Choice(["table", "json", "markdown"]),
                            default="table", show_default=True)
@@ -33,7 +28,12 @@ def plan_command(job_file: str, output: str, snapshot: str | None,
     constraint binds and the nearest feasible relaxation), 2 for bad input.
     """
     from gpucost.calibrate.store import load_profile_for_cli
+    from gpucost.catalog.age import PriceAge, warn_if_stale
+    from gpucost.catalog.snapshot import load_catalog
+    from gpucost.job.parse import load_job
     from gpucost.performance.user_calibration import use_profile
+    from gpucost.planner.planner import plan_job
+    from gpucost.report.plan_report import render_plan
 
     job = load_job(job_file)
     catalog = load_catalog(snapshot, providers=job.constraints.providers)
@@ -65,7 +65,14 @@ def frontier_command(job_file: str, points: int, plot_path: str | None, output: 
     Exit status 0 when at least one deadline is feasible, 1 when none is, 2 for bad input.
     """
     from gpucost.calibrate.store import load_profile_for_cli
+    from gpucost.catalog.age import price_age, utc_today, warn_if_stale
+    from gpucost.catalog.snapshot import load_catalog
+    from gpucost.job.parse import load_job
     from gpucost.performance.user_calibration import use_profile
+    from gpucost.planner.frontier import frontier
+    from gpucost.report.frontier_plot import plot_format, plot_frontier
+    from gpucost.report.plan_report import render_frontier
+    from gpucost.report.tables import json_ready
 
     if plot_path:
         plot_format(plot_path)  # refuse an unknown suffix before the work

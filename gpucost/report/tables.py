@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-OUTPUT_FORMATS = ("table", "csv", "json", "markdown")
+from gpucost.formatting import OUTPUT_FORMATS  # noqa: F401  (defined there: light to import)
+
 Formatter = Callable[[Any], str]
 
 
