@@ -156,7 +156,7 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     Every instance runs the job at boot (--setup/--run or job: in the launch config) and
     ends itself when the run exits (--on-exit) or at the hard limit."""
     plan = load_plan(plan_file)
-    reasons = refusal_reasons(plan) + unrecoverable_spot(plan)
+    reasons = refusal_reasons(plan)
     config = load_config(config_path)  # its max_instances is one of the blocking checks
     blocking = blocking_reasons(plan, config.max_instances)
     if yes:  # a capacity block is bought only with --purchase; nothing overrides that
@@ -199,7 +199,7 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
             return 1
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
-    for warning in spot_warnings(plan):
+    for warning in unrecoverable_spot(plan) + spot_warnings(plan):
         _err(f"gpucost: warning: {warning}")
     if not job.get("run"):
         _err("gpucost: warning: no run command (job.run in the launch config, or --run): "

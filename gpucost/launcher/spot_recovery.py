@@ -21,7 +21,7 @@ MANAGED_HINT = ("export it to SkyPilot managed jobs, which replace reclaimed ins
 
 
 def unrecoverable_spot(plan: LaunchPlan) -> list[str]:
-    """Refusal reasons: allocations where one reclaim ends a multi-instance run."""
+    """Warnings: allocations where one reclaim ends a multi-instance run."""
     return [f"allocations[{a.index}]: {a.instances} x {a.instance_type} spot train as one "
             "run, and gpucost launch does not replace a reclaimed spot instance, so the "
             f"first reclaim ends the run; {MANAGED_HINT}"

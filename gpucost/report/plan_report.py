@@ -171,7 +171,7 @@ def spot_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[s
     if any(a.spot_figures and a.spot_figures.get("synchronous") and a.instances > 1
            for a in allocations):
         lines.append("Launch: the model assumes reclaimed instances are replaced; gpucost "
-                     "launch does not replace them (and refuses this plan), so run it as "
+                     "launch does not replace them (it warns), so run it as "
                      "SkyPilot managed jobs: gpucost export PLAN.json --format skypilot "
                      "--managed -o task.yaml && sky jobs launch task.yaml")
     return lines
