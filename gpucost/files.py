@@ -10,6 +10,7 @@ refuses duplicate keys and aliases expanding past :data:`MAX_YAML_NODES` values 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,23 @@ def write_output(path: str | Path, text: str, what: str) -> None:
     except OSError as exc:
         raise InputError(str(path), "output", f"a writable path for the {what} "
                          f"({exc.strerror or type(exc).__name__})") from None
+
+
+def check_writable_folder(path: str | Path, field: str) -> Path:
+    """``path`` as a folder gpucost can write into, created if need be; checked before
+    any work is done, so that a file in the way, a read-only mount or a folder without
+    permission is one :class:`InputError` naming ``field``, not a traceback at the end."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(str(path), field, "a writable folder, not a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise InputError(str(path), field, f"a writable folder "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    return path
 
 
 def read_bytes(path: str | Path, what: str) -> bytes:

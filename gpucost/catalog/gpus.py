@@ -30,6 +30,9 @@ _FALLBACK: dict[str, tuple[str, ...]] = {
     "fp32": (),
 }
 
+# GPU architectures without FlashAttention kernels (see GpuSpec.flash_attention).
+PRE_FLASH_ATTENTION = frozenset({"Kepler", "Maxwell", "Pascal", "Volta", "Turing"})
+
 # How far a reported memory size may sit from the alias table's figure and still match:
 # providers report usable memory (an L4 shows 22.5 GiB, an H200 140 GiB).
 _MEMORY_TOLERANCE = 0.15
@@ -52,6 +55,13 @@ class GpuSpec:
     pcie_gb_s: float = 32.0
     # SXM/OAM modules, Grace-Blackwell superchips, or PCIe cards (workstation, GeForce).
     form_factor: str = ""
+
+    @property
+    def flash_attention(self) -> bool:
+        """Whether FlashAttention kernels run on this GPU: FlashAttention-2 needs Ampere
+        (sm80) or later (Dao 2023, github.com/Dao-AILab/flash-attention README); ROCm
+        builds cover CDNA2/3. Older GPUs (V100, T4) store the s x s score matrix."""
+        return self.architecture not in PRE_FLASH_ATTENTION
 
     def peak_tflops(self, precision: str) -> tuple[float, str]:
         """Dense peak TFLOPS at ``precision``, or at its fallback format.

@@ -13,7 +13,12 @@ local cache (``$GPUCOST_CACHE_DIR``, else the user cache folder) and returns tha
 so the rest of gpucost reads local files; when the location cannot be reached later, the
 cached copy is used with a warning saying when it was fetched, so planning works offline.
 A location that answers but is wrong (no such bucket, an HTML page, no snapshot files)
-is an error, never served from the cache.
+is an error, never served from the cache; a fetched copy is validated like any snapshot
+before it replaces the cached one, so a bad answer never destroys the good copy.
+
+Every read is bounded: in time, by ``$GPUCOST_REMOTE_TIMEOUT`` seconds in all (default
+:data:`DEFAULT_REMOTE_TIMEOUT_S`; past it the cache is used, with a warning), and in size,
+by the snapshot cap (``$GPUCOST_SNAPSHOT_MAX_MIB``, see ``snapshot.py``).
 
 Endpoints for tests, mirrors and S3-compatible stores: ``AWS_ENDPOINT_URL_S3`` /
 ``AWS_ENDPOINT_URL`` for s3, ``STORAGE_EMULATOR_HOST`` for gs (gcsfs reads it).
@@ -28,16 +33,23 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gpucost.errors import GpucostError, InputError
+from gpucost.errors import GpucostError, InputError, quote
 
 SNAPSHOTS_ENV = "GPUCOST_SNAPSHOTS"
 CACHE_ENV = "GPUCOST_CACHE_DIR"
+REMOTE_TIMEOUT_ENV = "GPUCOST_REMOTE_TIMEOUT"
+# Seconds a remote snapshot read may take in all before the cache is used instead: a
+# real fetch of a few files is a second or two.
+DEFAULT_REMOTE_TIMEOUT_S = 30.0
+_CHUNK = 1024 * 1024
 FOLDER_SCHEMES = ("s3", "gs", "gcs")
 FILE_SCHEMES = ("http", "https")
 _SNAPSHOT = re.compile(r"^\d{4}-\d{2}-\d{2}\.csv$")
@@ -170,7 +182,72 @@ def _newest_per_provider(fs: Any, root: str) -> dict[str, str]:
     return newest
 
 
-def _download_folder(fs: Any, root: str, location: str, target: Path) -> None:
+class _Deadline:
+    """The moment a remote read must be over (``time.monotonic()`` seconds)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.at:
+            raise TimeoutError(f"no complete answer within {self.seconds:g}s")
+
+
+def remote_timeout() -> float:
+    """Seconds a remote snapshot read may take in all (:data:`DEFAULT_REMOTE_TIMEOUT_S`,
+    or ``$GPUCOST_REMOTE_TIMEOUT``)."""
+    raw = os.environ.get(REMOTE_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_REMOTE_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 86400:  # also refuses nan and inf
+        raise InputError(REMOTE_TIMEOUT_ENV, "value", f"a positive number of seconds (at most "
+                         f"86400), got {quote(raw)}")
+    return value
+
+
+def _read_object(fs: Any, path: str, location: str, deadline: _Deadline | None) -> bytes:
+    """The bytes of one remote file, streamed in chunks: at most the snapshot size cap
+    (refused beyond it, before reading when the size is announced) and within the
+    deadline (checked between chunks, so a slow drip ends too)."""
+    from gpucost.catalog.snapshot import max_snapshot_bytes, too_large
+
+    limit = max_snapshot_bytes()
+    try:
+        size = fs.size(path)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception:  # noqa: BLE001 - a server that will not say: the stream decides
+        size = None
+    if size is not None and size > limit:
+        raise InputError(_address(location, path), "file", too_large(limit))
+    chunks, total = [], 0
+    options = {"block_size": 0} if urlsplit(location).scheme.lower() in FILE_SCHEMES else {}
+    with fs.open(path, "rb", **options) as fh:
+        while True:
+            if deadline is not None:
+                deadline.check()
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise InputError(_address(location, path), "file", too_large(limit))
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _address(location: str, path: str) -> str:
+    scheme = urlsplit(location).scheme.lower()
+    return path if scheme in FILE_SCHEMES else f"{scheme}://{path}"
+
+
+def _download_folder(fs: Any, root: str, location: str, target: Path,
+                     deadline: _Deadline | None = None) -> None:
     newest = _newest_per_provider(fs, root)
     bucket = root.split("/", 1)[0]
     if not newest and not fs.exists(bucket):
@@ -180,18 +257,19 @@ def _download_folder(fs: Any, root: str, location: str, target: Path) -> None:
                          "a folder holding <provider>/<YYYY-MM-DD>.csv files (found none)")
     for provider, remote in newest.items():
         folder = target / provider
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)  # not parents: a worker left behind must not re-create
         name = remote.rsplit("/", 1)[-1]
-        (folder / name).write_bytes(fs.cat_file(remote))
+        (folder / name).write_bytes(_read_object(fs, remote, location, deadline))
         for side in (".quotas.csv", ".interruptions.csv", ".capacity_blocks.csv",
                      ".placement_scores.csv"):  # files beside the prices
             beside = remote[:-len(".csv")] + side
             if fs.exists(beside):
-                (folder / f"{name[:-len('.csv')]}{side}").write_bytes(fs.cat_file(beside))
+                (folder / f"{name[:-len('.csv')]}{side}").write_bytes(
+                    _read_object(fs, beside, location, deadline))
 
 
-def _download_file(fs: Any, url: str, target: Path) -> Path:
-    body = fs.cat_file(url)
+def _download_file(fs: Any, url: str, target: Path, deadline: _Deadline | None = None) -> Path:
+    body = _read_object(fs, url, url, deadline)
     head = body[:512].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
         raise InputError(url, "--snapshot", "a CSV snapshot file, got an HTML/XML page")
@@ -199,7 +277,7 @@ def _download_file(fs: Any, url: str, target: Path) -> Path:
     name = parts[-1] if parts[-1].endswith(".csv") else "snapshot.csv"
     provider = parts[-2] if _SNAPSHOT.match(name) and len(parts) > 1 and parts[-2] else "file"
     path = target / provider / name
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     path.write_bytes(body)
     return path
 
@@ -209,7 +287,12 @@ def _cached(location: str, cache: Path, reason: str) -> LocalCopy:
     if not marker.is_file():
         raise InputError(location, "--snapshot",
                          f"a reachable snapshot location, and no cached copy exists ({reason})")
-    info = json.loads(marker.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        info["fetched_at"], info["path"]  # noqa: B018 - both must be there
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(location, "--snapshot", f"a reachable snapshot location ({reason}); "
+                         f"the cached copy in {cache} is unreadable") from None
     warnings.warn(f"cannot reach {location} ({reason}); using the copy cached "
                   f"{info['fetched_at']}", CachedSnapshotWarning, stacklevel=3)
     return LocalCopy(location, cache / info["path"], info["fetched_at"], True)
@@ -225,14 +308,11 @@ def local_copy(location: str) -> LocalCopy:
     offline = unreachable(location)
     if offline:
         return _cached(location, cache, offline)
-    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=_ensure(cache.parent)))
+    timeout = remote_timeout()
+    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=_ensure_cache(cache.parent)))
     try:
         try:
-            if scheme in FILE_SCHEMES:
-                relative = _download_file(fs, root, staging).relative_to(staging).as_posix()
-            else:
-                _download_folder(fs, root, location, staging)
-                relative = "."
+            relative = _fetch_within(fs, root, location, staging, timeout)
         except (FileNotFoundError, PermissionError) as exc:
             what = ("an existing bucket and folder" if scheme not in FILE_SCHEMES
                     else "a URL that serves a CSV snapshot")
@@ -241,6 +321,9 @@ def local_copy(location: str) -> LocalCopy:
             raise
         except Exception as exc:  # network, endpoint, credentials: the cache may help
             return _cached(location, cache, _reason(exc))
+        # Validate before replacing: a 200 answer with an error page, an empty body or
+        # a poisoned file must not destroy the good copy that offline planning relies on.
+        _check_copy(staging / relative, staging, location, cache)
         fetched_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         (staging / _MARKER).write_text(json.dumps(
             {"location": location, "fetched_at": fetched_at, "path": relative}),
@@ -256,9 +339,54 @@ def local_copy(location: str) -> LocalCopy:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _ensure(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _fetch_within(fs: Any, root: str, location: str, staging: Path, timeout: float) -> str:
+    """Download into ``staging`` in a worker thread with a total deadline; returns the
+    copy's path relative to ``staging``. Storage clients retry a stalled endpoint for
+    many minutes (S3: over 20), and a server dripping a byte at a time never trips a read
+    timeout: past the deadline the worker is left behind (it stops at its next chunk)
+    and :class:`TimeoutError` sends the caller to the cache."""
+    deadline = _Deadline(timeout)
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            if urlsplit(location).scheme.lower() in FILE_SCHEMES:
+                box["relative"] = _download_file(fs, root, staging, deadline).relative_to(
+                    staging).as_posix()
+            else:
+                _download_folder(fs, root, location, staging, deadline)
+                box["relative"] = "."
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="gpucost-remote-snapshot", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no complete answer within {timeout:g}s; "
+                           f"${REMOTE_TIMEOUT_ENV} sets the deadline")
+    if "error" in box:
+        raise box["error"]
+    return box["relative"]
+
+
+def _check_copy(copy: Path, staging: Path, location: str, cache: Path) -> None:
+    from gpucost.catalog.snapshot import check_snapshot_folder
+
+    try:
+        check_snapshot_folder(copy)
+    except InputError as exc:
+        where = exc.where.replace(str(staging), location.rstrip("/"), 1)
+        kept = " (the copy cached earlier is kept)" if (cache / _MARKER).is_file() else ""
+        raise InputError(where, exc.field, exc.expected + kept) from None
+
+
+def _ensure_cache(folder: Path) -> Path:
+    """``folder`` created if need be; a cache that cannot be written (read-only, a file
+    in the way) is one line naming it and the variable that moves it."""
+    from gpucost.files import check_writable_folder
+
+    return check_writable_folder(folder, f"cache folder (${CACHE_ENV})")
 
 
 def staging_folder(location: str) -> Path:

@@ -19,6 +19,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,11 +32,22 @@ from gpucost.catalog.interruptions import (
     interruptions_path,
     read_interruptions,
 )
-from gpucost.catalog.schema import OFFER_COLUMNS, coerce_offers, empty_offers, sort_offers
+from gpucost.catalog.schema import (
+    OFFER_COLUMNS,
+    OFFER_KEY,
+    coerce_offers,
+    empty_offers,
+    sort_offers,
+)
 from gpucost.errors import InputError, quote
 from gpucost.files import read_text
 
 SNAPSHOT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.csv$")
+# The largest snapshot file read (local or remote), in MiB: a full refresh of every
+# region of a cloud, spot included, is well under 1 MiB; a 1 GB file used to be read
+# whole (2.2 GB peak). $GPUCOST_SNAPSHOT_MAX_MIB overrides it.
+DEFAULT_MAX_SNAPSHOT_MIB = 32.0
+MAX_SNAPSHOT_ENV = "GPUCOST_SNAPSHOT_MAX_MIB"
 FUTURE_SLACK_DAYS = 1
 
 # vCPU quotas: ``families`` lists the instance-type prefixes (letters before the first
@@ -105,16 +117,27 @@ def _dated_files(provider_dir: Path) -> list[SnapshotFile]:
                 date = dt.date.fromisoformat(match.group(1))
             except ValueError:  # 2025-02-30.csv: not a snapshot name after all
                 continue
-            found.append(SnapshotFile(path, provider_dir.name, date))
+            found.append(SnapshotFile(path, provider_dir.name.lower(), date))
     return found
 
 
 def _snapshot_files_in(folder: Path) -> list[SnapshotFile]:
     """Files of ``folder`` laid out as <provider>/<date>.csv, or, for one provider's
-    folder (``pricing_snapshots/gcp``), its own <date>.csv files."""
-    found = []
+    folder (``pricing_snapshots/gcp``), its own <date>.csv files. Provider names are
+    lower case; ``aws/`` and ``AWS/`` side by side would read one provider twice, so
+    they are refused."""
+    found: list[SnapshotFile] = []
+    seen: dict[str, str] = {}
     for provider_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        found.extend(_dated_files(provider_dir))
+        files = _dated_files(provider_dir)
+        name = provider_dir.name.lower()
+        if files and name in seen:
+            raise InputError(str(folder), "provider folders",
+                             f"one folder per provider, got both {quote(seen[name])} and "
+                             f"{quote(provider_dir.name)}")
+        if files:
+            seen[name] = provider_dir.name
+        found.extend(files)
     return found or _dated_files(folder)
 
 
@@ -153,11 +176,50 @@ def find_snapshot_files(path: Path | str | None = None) -> list[SnapshotFile]:
     return _newest_per_provider(candidates)
 
 
-def read_snapshot_file(path: Path | str) -> pd.DataFrame:
-    """Read and validate one snapshot CSV (errors name the file, row and column)."""
-    path = Path(path)
+def max_snapshot_bytes() -> int:
+    """The size cap of one snapshot file (:data:`DEFAULT_MAX_SNAPSHOT_MIB`, or
+    ``$GPUCOST_SNAPSHOT_MAX_MIB``)."""
+    raw = os.environ.get(MAX_SNAPSHOT_ENV, "").strip()
+    if not raw:
+        return int(DEFAULT_MAX_SNAPSHOT_MIB * 1024 * 1024)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        mib = float(raw)
+    except ValueError:
+        mib = float("nan")
+    if not 0 < mib <= 1024 * 1024:  # also refuses nan and inf
+        raise InputError(MAX_SNAPSHOT_ENV, "value", f"a size in MiB above 0, got {quote(raw)}")
+    return int(mib * 1024 * 1024)
+
+
+def too_large(limit: int) -> str:
+    return (f"a snapshot of at most {limit / 1024 / 1024:g} MiB (${MAX_SNAPSHOT_ENV} "
+            "raises the cap); this one is larger")
+
+
+def _read_capped(path: Path) -> bytes:
+    """At most :func:`max_snapshot_bytes` of ``path`` (a larger file, or a device that
+    never ends, is an :class:`InputError`)."""
+    limit = max_snapshot_bytes()
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except IsADirectoryError:
+        raise InputError(str(path), "file", "a CSV snapshot file, not a directory") from None
+    except OSError as exc:
+        raise InputError(str(path), "file", f"a readable CSV snapshot "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    if len(data) > limit:
+        raise InputError(str(path), "file", too_large(limit))
+    return data
+
+
+def read_snapshot_file(path: Path | str) -> pd.DataFrame:
+    """Read and validate one snapshot CSV (errors name the file, row and column; at most
+    :func:`max_snapshot_bytes` are read)."""
+    path = Path(path)
+    data = _read_capped(path)
+    try:
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         reason = " ".join(str(exc).split())  # pandas' messages span lines
         raise InputError(str(path), "file", f"a readable CSV snapshot ({reason})") from None
@@ -215,10 +277,12 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
                  for f in found]
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(dt.UTC).date()  # UTC, as snapshot names are
     frames, quotas, read, bands, blocks, scores = [], [], [], [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
+        if f.dated:
+            _refuse_other_providers(f, offers)
         frames.append(offers)
         quotas.append(read_quotas(f))
         if f.dated:
@@ -229,6 +293,8 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
         newest = offers["as_of"].max().date() if len(offers) else None
         read.append(replace(f, newest_as_of=newest))
     offers = pd.concat(frames, ignore_index=True) if frames else empty_offers()
+    _refuse_duplicates(offers, [f.path for f, frame in zip(files, frames, strict=True)
+                                for _ in range(len(frame))])
     non_empty = [q for q in quotas if len(q)]
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
@@ -254,6 +320,52 @@ def _read_scores(f: SnapshotFile) -> pd.DataFrame:
     from gpucost.providers.aws.placement_scores import read_scores, scores_path
 
     return read_scores(scores_path(f.path, f.date.isoformat()))
+
+
+def check_snapshot_folder(folder: Path) -> None:
+    """Read every newest snapshot (and quota) file of ``folder`` as :func:`load_catalog`
+    would, raising :class:`InputError` for the first bad one; warnings are left to the
+    real read. Used before a fetched remote copy replaces the cached one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        files = find_snapshot_files(folder)
+        frames = []
+        for f in files:
+            offers = read_snapshot_file(f.path)
+            if f.dated:
+                _refuse_other_providers(f, offers)
+            read_quotas(f)
+            frames.append(offers)
+        if frames:
+            _refuse_duplicates(pd.concat(frames, ignore_index=True),
+                               [f.path for f, frame in zip(files, frames, strict=True)
+                                for _ in range(len(frame))])
+
+
+def _refuse_other_providers(f: SnapshotFile, offers: pd.DataFrame) -> None:
+    """A file under ``aws/`` holds AWS offers only: a ``gcp`` row there would be listed
+    beside the real GCP offers (and win plans) without anyone having fetched it."""
+    wrong = (offers["provider"] != f.provider).to_numpy().nonzero()[0]
+    if len(wrong):
+        raise InputError(f"{f.path}, row {int(wrong[0]) + 2}", "provider",
+                         f"expected {quote(f.provider)} (the folder's provider), got "
+                         f"{quote(offers['provider'].iat[int(wrong[0])])}")
+
+
+def _refuse_duplicates(offers: pd.DataFrame, paths: list[Path]) -> None:
+    """The same offer in two files would be counted twice (and the cheaper one would win
+    whichever file is right): refuse, naming both files."""
+    dup = offers.duplicated(OFFER_KEY, keep=False)
+    if not dup.any():
+        return
+    rows = dup.to_numpy().nonzero()[0]
+    first = offers.iloc[int(rows[0])]
+    same = [int(i) for i in rows if tuple(offers.iloc[int(i)][OFFER_KEY]) ==
+            tuple(first[OFFER_KEY])]
+    names = " and ".join(sorted({str(paths[i]) for i in same}))
+    raise InputError(names, "offers", "each offer (provider, region, instance_type, pricing) "
+                     f"in one file only; {quote(first['provider'])} {quote(first['region'])} "
+                     f"{quote(first['instance_type'])} {first['pricing']} is in both")
 
 
 def _refuse_future(f: SnapshotFile, offers: pd.DataFrame, today: dt.date) -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 import click
 
 from gpucost.catalog.remote import is_remote, publish, staging_folder
 from gpucost.catalog.snapshot import user_snapshot_dir
+from gpucost.cli.options import FiniteFloatRange
+from gpucost.files import check_writable_folder
 from gpucost.providers import provider_names
-from gpucost.refresh.run import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, refresh, summarize
+from gpucost.refresh.run import (
+    DEFAULT_TIMEOUT_S,
+    MAX_TIMEOUT_S,
+    TIMEOUT_ENV,
+    refresh,
+    summarize,
+)
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -28,7 +35,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
                    "gs://bucket/prefix (default: the user data dir; use "
                    "pricing_snapshots/ in a checkout to update the shipped one).")
 @click.option("--project", help="GCP project (default: application-default credentials').")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--timeout", type=FiniteFloatRange(min=0, min_open=True, max=MAX_TIMEOUT_S),
+              default=None,
               help=f"Seconds each provider may take in all; its regions then keep their old "
                    f"rows, marked stale (default ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g}).")
 @click.option("--capacity-blocks", "capacity_blocks", default=None, metavar="TYPE:COUNT:DAYS,...",
@@ -62,7 +70,9 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
         options.setdefault("aws", {})["placement_scores"] = placement_scores
     # A bucket: refresh into a local copy of its newest files, then upload what was written.
     bucket = out_dir if is_remote(out_dir) else None
-    target = staging_folder(bucket) if bucket else Path(out_dir or user_snapshot_dir())
+    # Checked before anything is fetched: a file in the way, a read-only mount.
+    target = (staging_folder(bucket) if bucket
+              else check_writable_folder(out_dir or user_snapshot_dir(), "--out"))
     try:
         outcomes = refresh(names, _split(regions) or None, target,
                            echo=lambda line: click.echo(line, err=True),

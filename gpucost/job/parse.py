@@ -24,6 +24,7 @@ from gpucost.job.spec import (
     DEFAULT_ACTIVATION_HEADROOM,
     DEFAULT_BYTES_PER_PARAMETER,
     DEFAULT_MAX_INSTANCES,
+    DEFAULT_MEMORY_MARGIN,
     DEFAULT_SEQUENCE_LENGTH,
     DEFAULT_STACK,
     INCLUSIVE_LOW,
@@ -44,10 +45,10 @@ _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "de
 _RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count",
              "batch_tokens", "stack"}
 _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
-               "activated_parameters"}
-_MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom"}
+               "activated_parameters", "experts", "experts_per_token", "expert_hidden_size"}
+_MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom", "margin"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd", "vendors", "deadline_confidence"}
+                    "budget_usd", "vendors", "launchable", "deadline_confidence"}
 
 
 def shown(value: Any) -> str:
@@ -126,6 +127,12 @@ class _Reader:
         if folded not in options:
             raise self.fail(path, f"one of {', '.join(options)}", value)
         return str(folded)
+
+    def boolean(self, data: Mapping[str, Any], key: str, path: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(path, "true or false", value)
+        return value
 
     def string_list(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = data.get(key) or []
@@ -217,18 +224,32 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         raise r.fail(field_path("model.activated_parameters"),
                      "at most model.parameters (the parameters each token passes through)",
                      model["activated_parameters"])
+    experts = r.number(model, "experts", field_path("model.experts"), "model.experts",
+                       integer=True)
+    per_token = r.number(model, "experts_per_token", field_path("model.experts_per_token"),
+                         "model.experts_per_token", integer=True)
+    expert_hidden = r.number(model, "expert_hidden_size",
+                             field_path("model.expert_hidden_size"),
+                             "model.expert_hidden_size", integer=True)
+    if (per_token is not None or expert_hidden is not None) and experts is None:
+        key = "experts_per_token" if per_token is not None else "expert_hidden_size"
+        raise r.fail(field_path("model.experts"), f"the number of experts (model.{key} is "
+                     "given, so the model is a mixture of experts)")
+    if experts is not None and per_token is not None and per_token > experts:
+        raise r.fail(field_path("model.experts_per_token"),
+                     f"at most model.experts ({int(experts)})", model["experts_per_token"])
+    if experts is not None and parameters is None:
+        raise r.fail(field_path("model.parameters"), "the total parameter count (all "
+                     "experts), needed with model.experts")
     batch = r.number({"b": pick("batch_tokens")}, "b", field_path("batch_tokens"),
                      "batch_tokens")
     flops = r.number({"flops": pick("flops")}, "flops", field_path("flops"), "flops")
+    flops_given = flops is not None
     if flops is None:
         if parameters is None or tokens is None:
             missing = "model.parameters" if parameters is None else "model.tokens"
             raise r.fail(field_path(missing), "a positive number (or give flops: directly)")
-        flops = 6.0 * parameters * tokens  # forward + backward, Kaplan et al. 2020
-        low, high = LIMITS["flops"]
-        if flops > high:
-            raise r.fail(field_path("model"), f"6 x parameters x tokens at most {_num(high)} "
-                         "FLOPs", f"{flops:.3g}")
+        flops = 6.0 * parameters * tokens  # replaced by the model FLOPs below
 
     memory = r.mapping(pick("memory"), field_path("memory"), _MEMORY_KEYS)
     bpp = r.number(memory, "bytes_per_parameter", field_path("memory.bytes_per_parameter"),
@@ -237,6 +258,7 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
                        "memory.min_gpu_memory_gib")
     headroom = r.number(memory, "activation_headroom", field_path("memory.activation_headroom"),
                         "memory.activation_headroom")
+    margin = r.number(memory, "margin", field_path("memory.margin"), "memory.margin")
     utilization = r.number({"u": pick("utilization")}, "u", field_path("utilization"),
                            "utilization")
     precision = r.choice({"p": pick("precision")} if pick("precision") is not None else {},
@@ -261,17 +283,32 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
 
     run_name = entry.get("name", default_name) if path else default_name
     _check_name(r, run_name, field_path("name"), "run name")
-    return RunSpec(
+    run = RunSpec(
         name=run_name, flops=flops, deadline_hours=hours, precision=precision,
         parameters=parameters, tokens=tokens,
         sequence_length=int(seq) if seq else DEFAULT_SEQUENCE_LENGTH,
         layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
         activated_parameters=activated, batch_tokens=batch, stack=stack,
+        experts=int(experts) if experts else None,
+        experts_per_token=int(per_token) if per_token else None,
+        expert_hidden_size=int(expert_hidden) if expert_hidden else None,
         utilization=utilization,
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,
         activation_headroom=headroom if headroom is not None else DEFAULT_ACTIVATION_HEADROOM,
+        memory_margin=margin if margin is not None else DEFAULT_MEMORY_MARGIN,
     )
+    if not flops_given:
+        # Model FLOPs: forward + backward of the activated parameters (6 N, Kaplan et
+        # al. 2020) plus attention (12 L h s per token, PaLM Appendix B): the definition
+        # MFU uses too (ModelShape.flops_per_token).
+        flops = float(tokens) * run.shape.flops_per_token
+        if flops > LIMITS["flops"][1]:
+            raise r.fail(field_path("model"), "model FLOPs (6 x activated parameters + "
+                         f"attention, x tokens) at most {_num(LIMITS['flops'][1])} FLOPs",
+                         f"{flops:.3g}")
+        run = replace(run, flops=flops)
+    return run
 
 
 def _constraints(r: _Reader, raw: Any) -> Constraints:
@@ -308,6 +345,7 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
                                      "constraints.deadline_confidence",
                                      "constraints.deadline_confidence"),
         vendors=tuple(dict.fromkeys(vendors)),
+        launchable=r.boolean(data, "launchable", "constraints.launchable"),
     )
 
 

@@ -31,6 +31,10 @@ DEFAULT_BYTES_PER_PARAMETER = 16.0
 # Extra cluster memory on top of the model state for activations (with activation
 # checkpointing), communication buffers and fragmentation. An assumption, stated in plans.
 DEFAULT_ACTIVATION_HEADROOM = 0.25
+# Share of each GPU's memory a layout leaves free: the allocator's peaks (fragmentation
+# spikes, NCCL buffers grown at first use, a longer batch) would stop a run planned at
+# the limit on its first step. Overridable in the job file (memory.margin).
+DEFAULT_MEMORY_MARGIN = 0.08
 # Most training stacks use 2k-8k contexts; 2048 is what most published runs we fit used.
 DEFAULT_SEQUENCE_LENGTH = 2048
 # A cap on instances of one offer, so that "just add nodes" is not assumed to be free:
@@ -52,6 +56,10 @@ LIMITS: dict[str, tuple[float, float]] = {
     "memory.bytes_per_parameter": (0, 64),
     "memory.min_gpu_memory_gib": (0, 4096),
     "memory.activation_headroom": (0, 100),
+    "memory.margin": (0, 0.9),
+    "model.experts": (1, 100_000),
+    "model.experts_per_token": (0, 1_000),
+    "model.expert_hidden_size": (0, 10_000_000),
     "deadline_hours": (1 / 60, 10 * 8766),  # a minute to ten years
     "count": (0, MAX_RUNS),
     "constraints.max_instances": (0, 100_000),
@@ -75,7 +83,8 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 ASSUMPTION_KEYS = tuple(k.split(".", 1)[1] for k in LIMITS if k.startswith("assumptions."))
 INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
-                 "memory.activation_headroom", "model.activated_parameters", "batch_tokens",
+                 "memory.activation_headroom", "memory.margin", "model.activated_parameters",
+                 "batch_tokens",
                  *(f"assumptions.{k}" for k in ASSUMPTION_KEYS
                    # divisors: zero would mean no checkpoint ever gets written
                    if k not in ("spot_checkpoint_interval_hours",
@@ -97,12 +106,16 @@ class RunSpec:
     layers: int | None = None          # derived from parameters when absent
     hidden_size: int | None = None
     activated_parameters: float | None = None  # mixture-of-experts: parameters per token
+    experts: int | None = None               # mixture-of-experts: experts per MoE layer
+    experts_per_token: int | None = None     # routed experts each token passes through
+    expert_hidden_size: int | None = None    # FFN width of one expert
     batch_tokens: float | None = None  # global batch; a default by model size when absent
     stack: str = DEFAULT_STACK  # training software family (STACKS)
     utilization: float | None = None  # user-fixed MFU; None = modelled per GPU
     bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
     min_gpu_memory_gib: float | None = None
     activation_headroom: float = DEFAULT_ACTIVATION_HEADROOM
+    memory_margin: float = DEFAULT_MEMORY_MARGIN  # share of each GPU's memory left free
 
     @property
     def shape(self) -> ModelShape:
@@ -110,7 +123,9 @@ class RunSpec:
         return model_shape(self.parameters, self.sequence_length, layers=self.layers,
                            hidden_size=self.hidden_size,
                            activated_parameters=self.activated_parameters,
-                           batch_tokens=self.batch_tokens)
+                           batch_tokens=self.batch_tokens, experts=self.experts,
+                           experts_per_token=self.experts_per_token,
+                           expert_hidden_size=self.expert_hidden_size)
 
     @property
     def model_state_gib(self) -> float:
@@ -138,6 +153,7 @@ class Constraints:
     # its wall time random); None: the expected finish must meet it.
     deadline_confidence: float | None = None
     vendors: tuple[str, ...] = ()  # lower-case GPU vendors allowed: nvidia, amd, intel
+    launchable: bool = False  # only providers `gpucost launch` can start instances on
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ def progress(plan: dict[str, Any], *, now: datetime, elapsed_hours: float | None
         pace = measured_tps * 3600.0 / stretch
         pace_source = (f"--measured-tps {sig(measured_tps, 3)} tokens/s, less the plan's "
                        f"{stretch - 1:.0%} goodput overhead")
+        if tokens_done is None:  # not given: as if the whole elapsed time ran at this pace
+            pace_source += "; tokens done assumed at that pace since the start"
         done = tokens_done if tokens_done is not None else min(pace * elapsed_hours, total)
     else:
         assert tokens_done is not None

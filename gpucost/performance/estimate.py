@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gpucost.job.spec import Assumptions, RunSpec
@@ -40,14 +41,17 @@ def estimate(run: RunSpec, offer: Mapping[str, Any], instances: int,
     frame["gpu_link"] = frame["gpu_link"].fillna("")
     frame["rdma"] = frame["rdma"].fillna(False).astype(bool)
     frame["network_gbps"] = frame["network_gbps"].astype(float)
-    curves, rows = performance_curves(run, frame, instances, assumptions, calibration(run.stack))
-    tokens = float(curves.tokens_per_s[0, instances])
+    curves, rows = performance_curves(run, frame, instances, assumptions, calibration(run.stack),
+                                      counts=np.array([instances]))
+    tokens = float(curves.tokens_per_s[0, 0])
     reasons = list(curves.classes.defaults[0])
     if tokens <= 0:
         return Estimate(instances, False, 0.0, float("inf"), None, (
-            *reasons, f"no layout fits {run.model_state_gib:,.0f} GiB of model state and "
-            f"activations in {instances} x {offer.get('gpu_count')} GPUs"))
-    rate = float(curves.rate[rows[0], instances])
+            *reasons, f"no runnable layout fits {run.model_state_gib:,.0f} GiB of model "
+            f"state and activations in {instances} x {offer.get('gpu_count')} GPUs (with "
+            f"{run.memory_margin:.0%} of each GPU left free; the batch of "
+            f"{curves.shape.batch_sequences:,} sequences split into whole micro-batches)"))
+    rate = float(curves.rate[rows[0], 0])
     hours = run.flops / rate + curves.startup_hours
     return Estimate(instances, True, tokens, hours, curves.layout(0, instances),
                     tuple(reasons))

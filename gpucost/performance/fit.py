@@ -21,14 +21,18 @@ import numpy as np
 import pandas as pd
 
 from gpucost.job.shape import model_shape
-from gpucost.job.spec import Assumptions
+from gpucost.job.spec import DEFAULT_MEMORY_MARGIN, Assumptions
 from gpucost.performance.calibration import DEFAULT_CALIBRATION, Calibration
 from gpucost.performance.goodput import overhead
 from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
 from gpucost.performance.published import PublishedRun, ThroughputRun, throughput_runs
-from gpucost.performance.step_time import evaluate_layouts
+from gpucost.performance.step_time import LayoutGrid, evaluate_layouts, grid_for
 
-GEMM_GRID = np.round(np.arange(0.30, 0.951, 0.025), 3)
+# Up to 0.80 of the dense peak: the most large bf16 GEMMs reach (cuBLAS on H100 SXM
+# measures ~750-800 of 989 TFLOP/s; NVIDIA's published GEMM benchmarks and the
+# FlashAttention-3 paper's baselines, Shah et al. 2024). A fit asking for more is
+# absorbing something else the model lacks, and would print an impossible MFU.
+GEMM_GRID = np.round(np.arange(0.30, 0.801, 0.025), 3)
 ELEMENTWISE_GRID = np.arange(0.0, 2501.0, 50.0)
 # Published clusters whose network the source does not give: HGX/DGX nodes on the
 # InfiniBand of their generation (DGX A100: 8 x 200 Gb/s HDR; DGX H100: 8 x 400 NDR).
@@ -87,7 +91,8 @@ def cases(items: list[tuple[str, str, int, int, str, float, float | None, int | 
     shape = SimpleNamespace(**{
         f: np.array([getattr(s, f) for s in shapes], dtype=float)[c3]
         for f in ("parameters", "activated_parameters", "layers", "hidden_size",
-                  "sequence_length", "batch_tokens")})
+                  "sequence_length", "batch_tokens", "experts", "experts_per_token",
+                  "expert_hidden_size", "expert_parameters")})
     gpus = np.array([i[2] for i in items], dtype=float)
     instances = (gpus / hw.gpus_per_instance)[c3]
     return Cases([i[0] for i in items], hw, shape, instances, gpus)
@@ -99,11 +104,47 @@ def throughput_cases(runs: tuple[ThroughputRun, ...]) -> Cases:
                    r.batch_tokens, r.precision) for r in runs])
 
 
+def _runnable_pairs(c: Cases, bytes_per_parameter: float) -> tuple[Cases, np.ndarray, LayoutGrid]:
+    """Every (case, layout) pair worth evaluating, as one case per pair: the layouts that
+    run and fit for that case (whole micro-batches, the plans' memory margin), or, where
+    the grid has none (the run ran, on a layout outside the grid), every layout that
+    fits at all. Which layouts run and fit does not depend on the fitted constants, so
+    the fit evaluates these pairs only."""
+    key = (id(c), bytes_per_parameter)
+    if key in _PAIRS and _PAIRS[key][0] is c:
+        return _PAIRS[key][1]
+    grid = grid_for(c.shape)
+    strict = evaluate_layouts(c.shape, bytes_per_parameter, c.hw, c.instances,
+                              DEFAULT_CALIBRATION, margin=DEFAULT_MEMORY_MARGIN)
+    relaxed = evaluate_layouts(c.shape, bytes_per_parameter, c.hw, c.instances,
+                               DEFAULT_CALIBRATION, whole_batches=False)
+    ok = np.where((strict.tokens_per_s > 0).any(axis=2, keepdims=True),
+                  strict.tokens_per_s > 0, relaxed.tokens_per_s > 0)[:, 0, :]
+    case, column = np.nonzero(ok)
+    c3 = (slice(None), None, None)
+    shape = SimpleNamespace(**{f: np.asarray(v)[case] for f, v in vars(c.shape).items()})
+    pairs = Cases([c.names[i] for i in case], subset(c.hw, case), shape,
+                  c.instances[case], c.gpus[case])
+    pair_grid = LayoutGrid(*(getattr(grid, f)[column][c3] for f in (
+        "tensor", "pipeline", "zero", "micro_batch", "recompute", "context", "expert")))
+    _PAIRS[key] = (c, (pairs, case, pair_grid))
+    return pairs, case, pair_grid
+
+
+_PAIRS: dict[tuple, tuple[Cases, tuple[Cases, np.ndarray, LayoutGrid]]] = {}
+
+
 def predict_tokens_per_gpu(c: Cases, calib: Calibration,
                            bytes_per_parameter: float = 16.0) -> np.ndarray:
-    """Predicted tokens/s per GPU of each case at its fastest fitting layout."""
-    ev = evaluate_layouts(c.shape, bytes_per_parameter, c.hw, c.instances, calib)
-    return ev.tokens_per_s.max(axis=2)[:, 0] / c.gpus
+    """Predicted tokens/s per GPU of each case at its fastest fitting layout: runnable
+    (whole micro-batches, the plans' memory margin) where the grid has one, else the
+    fastest layout at all (the run ran, on a layout outside the grid)."""
+    pairs, case, grid = _runnable_pairs(c, bytes_per_parameter)
+    ev = evaluate_layouts(pairs.shape, bytes_per_parameter, pairs.hw, pairs.instances, calib,
+                          margin=0.0, grid=grid, whole_batches=False)
+    best = np.zeros(len(c.names))
+    np.maximum.at(best, case, ev.tokens_per_s.reshape(-1))
+    return best / c.gpus
 
 
 def prediction_grid(c: Cases, base: Calibration = DEFAULT_CALIBRATION) -> np.ndarray:

@@ -46,6 +46,7 @@ class HardwareClasses:
     gpu_memory: np.ndarray       # bytes per GPU
     link_bandwidth: np.ndarray   # effective one-way bytes/s per GPU inside the instance
     network_bandwidth: np.ndarray  # effective bytes/s of the instance to others
+    flash_attention: np.ndarray  # bool: FlashAttention kernels run (Ampere and later)
     precision_used: list[str]
     defaults: list[tuple[str, ...]]  # per class: which conservative defaults it took
 
@@ -71,6 +72,7 @@ def hardware_classes(offers: pd.DataFrame, precision: str,
     bw = np.zeros(count)
     link = np.zeros(count)
     net = np.zeros(count)
+    flash = np.zeros(count, dtype=bool)
     used: list[str] = []
     defaults: list[tuple[str, ...]] = []
     for i, row in enumerate(table.itertuples(index=False)):
@@ -81,6 +83,7 @@ def hardware_classes(offers: pd.DataFrame, precision: str,
         bf16, _ = spec.peak_tflops("bf16")
         peak[i], peak16[i] = tflops * 1e12, bf16 * 1e12
         fp8[i] = precision_used == "fp8"
+        flash[i] = spec.flash_attention
         used.append(precision_used)
         bw[i] = spec.memory_bandwidth_tbps * 1e12
         took: list[str] = []
@@ -103,7 +106,8 @@ def hardware_classes(offers: pd.DataFrame, precision: str,
         keys=table, gpus_per_instance=table["gpu_count"].to_numpy(dtype=float),
         peak_flops=peak, peak_bf16_flops=peak16, fp8=fp8, memory_bandwidth=bw,
         gpu_memory=table["gpu_memory_gib"].to_numpy(dtype=float) * 2**30,
-        link_bandwidth=link, network_bandwidth=net, precision_used=used, defaults=defaults)
+        link_bandwidth=link, network_bandwidth=net, flash_attention=flash,
+        precision_used=used, defaults=defaults)
     return classes, codes
 
 
@@ -116,5 +120,6 @@ def subset(classes: HardwareClasses, rows: np.ndarray) -> HardwareClasses:
         fp8=classes.fp8[rows], memory_bandwidth=classes.memory_bandwidth[rows],
         gpu_memory=classes.gpu_memory[rows], link_bandwidth=classes.link_bandwidth[rows],
         network_bandwidth=classes.network_bandwidth[rows],
+        flash_attention=classes.flash_attention[rows],
         precision_used=[classes.precision_used[i] for i in rows],
         defaults=[classes.defaults[i] for i in rows])

@@ -37,6 +37,7 @@ from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
 from gpucost.performance.curves import performance_curves
 from gpucost.performance.spot import quantile_hours
+from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 _FAMILY = re.compile(r"^([a-z]+)")
 
@@ -76,6 +77,9 @@ def _restrict(offers: pd.DataFrame, constraints: Constraints,
         ("vendors " + ", ".join(constraints.vendors),
          offers["gpu"].map(vendor_of).isin(constraints.vendors) if constraints.vendors
          else None),
+        ("launchable: true (providers `gpucost launch` runs: "
+         + ", ".join(LAUNCHABLE_PROVIDERS) + ")",
+         offers["provider"].isin(LAUNCHABLE_PROVIDERS) if constraints.launchable else None),
     ]
     funnel.append(("snapshot", len(offers)))
     mask = pd.Series(True, index=offers.index)
@@ -136,16 +140,17 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
                                        assumptions, calibration(run.stack))
     table["curve"] = curve
     table["hw_class"] = curves.row_class[curve]
-    fits = curves.tokens_per_s[:, 1:] > 0
-    first = np.where(fits.any(axis=1), fits.argmax(axis=1) + 1, np.iinfo(np.int64).max)
-    table["n_min"] = first[table["hw_class"].to_numpy()]
-    n_min = np.minimum(table["n_min"].to_numpy(), curves.n_max)  # capped for unfit rows
-    table["rate"] = curves.rate[curve, n_min] / n_min
+    fits = curves.tokens_per_s > 0
+    # Per class: the position in curves.counts of the fewest instances that fit.
+    first = np.where(fits.any(axis=1), fits.argmax(axis=1), -1)
     hw = table["hw_class"].to_numpy()
+    none = np.iinfo(np.int64).max
+    table["n_min"] = np.where(first[hw] >= 0, curves.counts[np.maximum(first[hw], 0)], none)
+    j_min = np.maximum(first[hw], 0)
+    table["rate"] = curves.rate[curve, j_min] / curves.counts[j_min]
     table["precision_used"] = [curves.classes.precision_used[c] for c in hw]
-    mfu = np.array([curves.layout(c, n).mfu if curves.tokens_per_s[c, n] > 0 else 0.0
-                    for c, n in zip(range(len(curves.classes.keys)),
-                                    np.minimum(first, curves.n_max), strict=True)])
+    mfu = np.array([curves.layout(c, int(curves.counts[j])).mfu if j >= 0 else 0.0
+                    for c, j in enumerate(first)])
     table["mfu"] = mfu[hw]
     known = calibrated_gpus()
     table["mfu_method"] = ("user" if run.utilization is not None else
@@ -177,12 +182,22 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     defaults = sorted({d for c in set(table["hw_class"]) for d in curves.classes.defaults[c]})
     for text in defaults:
         notes.append(f"Some offers: {text} (conservative)")
-    if set(curves.shape.derived) - {"batch_tokens"}:
+    derived = curves.shape.derived
+    if {"hidden_size", "layers"} & set(derived):
         notes.append("Model shape derived from the parameter count: "
                      f"{curves.shape.layers} layers, hidden size {curves.shape.hidden_size} "
                      "(give model.layers and model.hidden_size to set them)")
-    return Candidates(table, funnel, notes, curves, excluded,
-                      constraints.deadline_confidence)
+    rounded = [d for d in derived if d.startswith("batch_tokens (")]
+    if rounded:
+        notes.append(f"Global batch {rounded[0][len('batch_tokens ('):-1]}: a framework "
+                     "splits it into whole sequences")
+    moe = [d.split(" (")[0] for d in derived if d.startswith(("experts", "expert_"))]
+    if moe:
+        notes.append(f"Mixture of experts: {', '.join(moe)} not given; assumed "
+                     f"{curves.shape.experts} experts, {curves.shape.experts_per_token} per "
+                     f"token, expert width {curves.shape.expert_hidden_size:,.0f} (set them "
+                     "in model:)")
+    return Candidates(table, funnel, notes, curves, excluded, constraints.deadline_confidence)
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
@@ -201,36 +216,40 @@ def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
     return out
 
 
-def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Per offer: (instances, meets deadline). The instance count in [1, n_max] that
-    finishes ``run`` by its deadline at the lowest cost (n x hours; ties: fewer), or, when
-    none does, the fastest count (its earliest finish)."""
+def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+    """Per offer: (instances, meets deadline, position of that count in
+    ``curves.counts``). The runnable instance count up to the offer's n_max that finishes
+    ``run`` by its deadline at the lowest cost (n x hours; ties: fewer), or, when none
+    does, the fastest count (its earliest finish)."""
     curves = cands.curves
     assert curves is not None
     hours = run_hours(run, curves.rate, curves.startup_hours)
     meets = finish_hours(cands, hours) <= run.deadline_hours * (1 + 1e-12)
-    with np.errstate(invalid="ignore"):  # 0 instances x inf hours
-        gpu_time = np.where(meets, np.arange(curves.n_max + 1)[None, :] * hours, np.inf)
+    with np.errstate(invalid="ignore"):  # inf hours where nothing fits
+        gpu_time = np.where(meets, curves.counts[None, :] * hours, np.inf)
     best_cost = _prefix_arg(gpu_time, np.less)
     fastest = _prefix_arg(hours, np.less)
     t = cands.table
-    rows, cap = t["curve"].to_numpy(), np.minimum(t["n_max"].to_numpy(), curves.n_max)
-    n = best_cost[rows, cap]
-    ok = meets[rows, n]
-    return np.where(ok, n, fastest[rows, cap]), ok
+    rows = t["curve"].to_numpy()
+    # The last evaluated count within each offer's limit (n_min <= n_max, so one exists).
+    cap = np.searchsorted(curves.counts, t["n_max"].to_numpy(), side="right") - 1
+    cap = np.maximum(cap, 0)
+    j = best_cost[rows, cap]
+    ok = meets[rows, j]
+    j = np.where(ok, j, fastest[rows, cap])
+    return curves.counts[j], ok, j
 
 
-def finish_hours(cands: Candidates, hours: np.ndarray, rows: np.ndarray | None = None,
-                 n: np.ndarray | None = None) -> np.ndarray:
+def finish_hours(cands: Candidates, hours: np.ndarray) -> np.ndarray:
     """The wall time that must meet the deadline: the expected one, or with
     ``deadline_confidence`` the one spot reclaims leave the run within with that
-    probability (all curve rows and counts, or ``rows`` at counts ``n``)."""
+    probability (every curve row and count)."""
     curves = cands.curves
     if cands.deadline_confidence is None or curves is None or curves.variance is None:
         return hours
-    var = curves.variance if rows is None else curves.variance[rows, n]
     with np.errstate(invalid="ignore"):
-        return quantile_hours(hours, var * hours, cands.deadline_confidence)
+        return quantile_hours(hours, curves.variance * hours, cands.deadline_confidence)
 
 
 def _prefix_arg(values: np.ndarray, better) -> np.ndarray:

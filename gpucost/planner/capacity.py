@@ -54,11 +54,13 @@ def block_allocations(cands: Candidates, run: RunSpec, blocks: pd.DataFrame | No
         curves, _ = performance_curves(run, rows.iloc[:1], cap, assumptions,
                                        calibration(run.stack))
         klass = 0
-        hours = run_hours(run, curves.rate[klass, 1:cap + 1], curves.startup_hours)
-        if not np.isfinite(hours).any():
+        within = curves.counts <= cap
+        hours = run_hours(run, curves.rate[klass][within], curves.startup_hours)
+        if not len(hours) or not np.isfinite(hours).any():
             continue
-        n = int(np.argmin(hours)) + 1
-        run_time = float(hours[n - 1])
+        j = int(np.argmin(hours))
+        n = int(curves.counts[within][j])
+        run_time = float(hours[j])
         finish = start_in + run_time
         if run_time > float(b.duration_hours) or finish > run.deadline_hours * (1 + 1e-12):
             continue

@@ -41,14 +41,19 @@ _EPS = 1e-9
 
 
 def _allocations(t: pd.DataFrame, y: np.ndarray, n: np.ndarray, run: RunSpec,
-                 work: np.ndarray, startup_hours: float) -> list[Allocation]:
+                 work: np.ndarray, startup_hours: float,
+                 cands: Candidates) -> list[Allocation]:
     out = []
     window = run.deadline_hours - startup_hours
+    curves = cands.curves
     # Relative threshold: a tiny job's shares are tiny too; solver noise is relatively so.
     for i in np.flatnonzero(y > _EPS * max(float(y.max(initial=0.0)), 1e-300)):
         row = t.iloc[int(i)]
         count = max(int(n[i]), 1)
-        out.append(Allocation(
+        # Each instance works alone: its layout is the one-instance layout.
+        layout = (curves.layout(int(row["hw_class"]), 1).to_dict()
+                  if curves is not None else None)
+        out.append(Allocation(layout=layout,
             provider=row["provider"], region=row["region"], zone=row["zone"],
             instance_type=row["instance_type"], gpu=row["gpu"],
             gpu_count=int(row["gpu_count"]), pricing=row["pricing"], instances=count,
@@ -182,11 +187,17 @@ def solve_divisible(cands: Candidates, run: RunSpec, constraints: Constraints,
             y_max, _, _ = _milp(t, work, price, fixed, constraints, maximize_work=True)
             covered = float(work @ y_max)
         earliest = startup + window / covered if covered > 0 else math.inf
+        # Only the limits that are set can bind: max_instances always, the rest if given.
+        limits = [f"max_instances ({constraints.max_instances:,})"]
+        if constraints.max_gpus:
+            limits.append(f"max_gpus ({constraints.max_gpus:,})")
+        if (t["quota_group"] != "").any():
+            limits.append("vCPU quotas")
         return infeasible([f"{run.name}: the allowed capacity does only {covered:.0%} of the "
                            f"work by the deadline; earliest finish: {hours_text(earliest)} "
-                           "(raise max_instances / max_gpus / quotas or relax the deadline)"],
+                           f"(raise {' / '.join(limits)} or relax the deadline)"],
                           solver, earliest)
-    allocations = _allocations(t, y, n, run, work, startup)
+    allocations = _allocations(t, y, n, run, work, startup, cands)
     cost = sum(a.cost_usd for a in allocations)
     if constraints.budget_usd is not None and cost > constraints.budget_usd:
         return infeasible([budget_reason(cost, constraints.budget_usd)], solver)

@@ -85,7 +85,7 @@ class Allocation:
     precision_used: str
     run: str = ""  # experiments mode: which run this allocation serves
     as_of: str = ""  # the date of the price used (YYYY-MM-DD)
-    # How the run is laid out (single and experiments; None for divisible shares):
+    # How the run is laid out (divisible work: how each instance lays out its share):
     # data/tensor/pipeline parallel, ZeRO stage, micro-batch, checkpointing, memory per
     # GPU, MFU, share of step time in exposed communication, tokens/s.
     layout: dict[str, Any] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -18,12 +19,17 @@ from gpucost.planner.candidates import Candidates, candidates_for_job
 from gpucost.planner.divisible import solve_divisible
 from gpucost.planner.experiments import solve_experiments
 from gpucost.planner.names import check_constraint_names
-from gpucost.planner.plan import Alternative, Plan
+from gpucost.planner.plan import Allocation, Alternative, Plan
 from gpucost.planner.result import ModeResult
 from gpucost.planner.single import evaluate_offers, solve_single
+from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 ModeSolver = Callable[[list[Candidates], tuple[RunSpec, ...], Constraints, Assumptions],
                       ModeResult]
+
+# The one FLOP count of a job, its "Needs ... FLOPs" line and every MFU printed.
+FLOPS_DEFINITION = ("model FLOPs: 6 x activated parameters + 12 x layers x hidden x "
+                    "sequence (attention) per token")
 
 # One entry per mode; single and divisible plan exactly one run.
 MODE_SOLVERS: dict[str, ModeSolver] = {
@@ -99,7 +105,7 @@ def _short_reason(result: ModeResult) -> str:
 def _gpus_by_price(cands: list[Candidates]) -> list[str]:
     """GPUs in the order a $/GPU-hour ranking shows them (cheapest offer first)."""
     best: dict[str, float] = {}
-    for c in cands:
+    for c in {id(c): c for c in cands}.values():  # a sweep shares one candidate set
         per_gpu_hour = c.table["usd_per_hour"] / c.table["gpu_count"]
         for gpu, price in per_gpu_hour.groupby(c.table["gpu"]).min().items():
             best[str(gpu)] = min(best.get(str(gpu), float("inf")), float(price))
@@ -156,7 +162,7 @@ def _naive(job: JobSpec, cands: list[Candidates], baseline: Alternative | None
         instances += int(row["instances"])
     return Alternative(top["gpu"], top["provider"], top["region"], top["instance_type"],
                        top["pricing"], instances, cost, result.earliest_hours, False,
-                       "misses the deadline even at max_instances")
+                       "misses the deadline even at its fastest size")
 
 
 # Deadlines tried, as multiples of the job's, to say what would fit a budget.
@@ -203,7 +209,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
     from gpucost.performance.spot import describe as describe_spot
 
     mfu: dict[str, dict] = {}
-    for c in cands:
+    for c in {id(c): c for c in cands}.values():  # a sweep shares one candidate set
         for gpu, group in c.table.groupby("gpu"):
             if gpu in gpus or not gpus:
                 mfu.setdefault(str(gpu), {"mfu": round(float(group["mfu"].iloc[0]), 3),
@@ -238,7 +244,8 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                       "memory traffic." if run.precision == "fp8" else None),
         "spot": describe_spot(job.assumptions, job.mode) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
-        "flops_formula": "6 x parameters x tokens unless flops is given",
+        "flops_formula": f"{FLOPS_DEFINITION}, x tokens, unless flops is given; MFU = these "
+                         "FLOPs / (time x dense peak)",
         "billing": "per second",
     }
 
@@ -246,7 +253,10 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
 def _requirements(job: JobSpec, allocations: list) -> dict:
     """Cluster-wide figures and, per allocation, what one GPU holds in its layout."""
     per_gpu = [a.layout["memory_gib_per_gpu"] for a in allocations if a.layout]
+    modelled = all(r.tokens and r.parameters and math.isclose(
+        r.flops, r.tokens * r.shape.flops_per_token, rel_tol=1e-9) for r in job.runs)
     return {"flops": sum(r.flops for r in job.runs),
+            "flops_definition": FLOPS_DEFINITION if modelled else "as given in the job file",
             "memory_gib": max(r.memory_gib for r in job.runs),
             "model_state_gib": max(r.model_state_gib for r in job.runs),
             "memory_gib_per_gpu": max(per_gpu) if per_gpu else None}
@@ -342,6 +352,17 @@ def _user_calibration(job: JobSpec, cands: list[Candidates]) -> str | None:
                             run.precision)
 
 
+def launch_note(allocations: list[Allocation]) -> str:
+    """What `gpucost launch` cannot start in these allocations, and how to run them."""
+    others = list(dict.fromkeys(f"{a.provider} {a.instance_type}" for a in allocations
+                                if a.provider not in LAUNCHABLE_PROVIDERS))
+    if not others:
+        return ""
+    return (f"`gpucost launch` starts only {' and '.join(LAUNCHABLE_PROVIDERS)} "
+            f"instances; launch {', '.join(others)} with: gpucost export PLAN.json --format "
+            "skypilot (or set constraints.launchable: true to plan without them)")
+
+
 def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              now: dt.datetime | None = None) -> Plan:
     """The cheapest plan for ``job`` over ``catalog``'s offers.
@@ -381,6 +402,9 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     said = _user_calibration(job, cands)
     if said:
         plan.notes.insert(0, f"Throughput {said}")
+    unlaunchable = launch_note(result.allocations)
+    if unlaunchable:
+        plan.notes.insert(0, unlaunchable)
     over = _over_budget(job, cands, result)
     if over is not None:
         plan.over_budget, fits = over

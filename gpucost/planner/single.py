@@ -1,9 +1,10 @@
 """``single`` mode: one synchronous run on one homogeneous cluster.
 
 Exactly one offer and an integer number of its instances. The performance model gives
-each offer's throughput at every instance count (its fastest layout that fits memory);
-scanning every count up to the offer's limit and keeping the cheapest that meets the
-deadline is exact and faster than a MILP (see ``candidates.best_instances``).
+each offer's throughput at every runnable instance count (its fastest layout that fits
+memory; other counts cannot split the batch and run nothing); scanning those counts up
+to the offer's limit and keeping the cheapest that meets the deadline is exact and
+faster than a MILP (see ``candidates.best_instances``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from gpucost.formatting import hours_text, sig
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.planner.candidates import Candidates, best_instances, run_hours, tie_break_order
-from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason
+from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason, speed_limit
 from gpucost.planner.plan import Allocation
 from gpucost.planner.result import ModeResult, infeasible
 
@@ -26,8 +27,8 @@ def evaluate_offers(cands: Candidates, run: RunSpec, assumptions: Assumptions) -
     ``meets_deadline`` (False rows are costed at their fastest cluster)."""
     t = cands.table
     curves = cands.curves
-    n, meets = best_instances(cands, run)
-    hours = run_hours(run, curves.rate[t["curve"].to_numpy(), n], curves.startup_hours)
+    n, meets, j = best_instances(cands, run)
+    hours = run_hours(run, curves.rate[t["curve"].to_numpy(), j], curves.startup_hours)
     out = t.copy(deep=False)  # new columns only: the candidate table stays untouched
     out["instances"] = n
     out["hours"] = hours
@@ -58,19 +59,18 @@ def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
     return ok.iloc[order]
 
 
-def deadline_miss(evaluated: pd.DataFrame, run: RunSpec,
-                  assumptions: Assumptions | None = None,
-                  confidence: float | None = None) -> tuple[str, float]:
+def deadline_miss(evaluated: pd.DataFrame, run: RunSpec, cands: Candidates,
+                  constraints: Constraints, assumptions: Assumptions | None = None
+                  ) -> tuple[str, float]:
     """Why no cluster in ``evaluated`` meets ``run``'s deadline, and its earliest finish
-    (the fastest cluster, at max instances). When the fastest is spot, what reclaims do
-    to it is part of the reason."""
+    (the fastest cluster), with the limit that stops it going faster. When the fastest is
+    spot, what reclaims do to it is the reason."""
     fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
     where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
     hours = float(fastest["hours"])
-    reason = deadline_reason(run, hours, where)
     if assumptions is not None and fastest["pricing"] == "spot":
-        reason = spot_reason(run, fastest, assumptions, confidence)
-    return reason, hours
+        return spot_reason(run, fastest, assumptions, cands.deadline_confidence), hours
+    return deadline_reason(run, hours, where, speed_limit(cands, fastest, constraints)), hours
 
 
 def _duration(hours: float | None) -> str:
@@ -104,6 +104,8 @@ def spot_reason(run: RunSpec, row: pd.Series, assumptions: Assumptions,
             "allowed, or choose a pool reclaimed less often)")
 
 
+
+
 def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
                  assumptions: Assumptions) -> ModeResult:
     """The cheapest single-offer cluster meeting the deadline (and budget)."""
@@ -118,8 +120,7 @@ def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
     evaluated = evaluate_offers(cands, run, assumptions)
     ranked = best_rows(evaluated)
     if ranked.empty:
-        reason, earliest = deadline_miss(evaluated, run, assumptions,
-                                         cands.deadline_confidence)
+        reason, earliest = deadline_miss(evaluated, run, cands, constraints, assumptions)
         return infeasible([reason], solver("infeasible"), earliest)
     best = ranked.iloc[0]
     if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:

@@ -28,6 +28,11 @@ REGISTRY: dict[str, str] = {
     "lambda": "gpucost.providers.lambda_cloud:LambdaProvider",
 }
 ENTRY_POINT_GROUP = "gpucost.providers"
+# The providers `gpucost launch` can start instances on (its backends,
+# gpucost.launcher.backends.REGISTRY; a test keeps the two equal). Plans name the others'
+# allocations, which run through `gpucost export --format skypilot`, and a job's
+# ``constraints.launchable: true`` keeps plans to these.
+LAUNCHABLE_PROVIDERS: tuple[str, ...] = ("aws", "gcp")
 
 
 def registered() -> dict[str, str]:
@@ -54,5 +59,5 @@ def get_provider(name: str, **options: object) -> Provider:
     return import_class(known[name])(**options)
 
 
-__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "FetchResult", "Provider", "ProviderUnavailable",
-           "get_provider", "provider_names", "registered"]
+__all__ = ["ENTRY_POINT_GROUP", "LAUNCHABLE_PROVIDERS", "REGISTRY", "FetchResult", "Provider",
+           "ProviderUnavailable", "get_provider", "provider_names", "registered"]

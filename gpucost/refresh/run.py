@@ -35,7 +35,7 @@ from gpucost.catalog.snapshot import (
     write_quotas,
     write_snapshot,
 )
-from gpucost.errors import InputError
+from gpucost.errors import InputError, quote
 from gpucost.formatting import redact_urls
 from gpucost.providers import REGISTRY, FetchResult, ProviderUnavailable, get_provider
 from gpucost.refresh.diff import SnapshotDiff, diff_snapshots
@@ -47,6 +47,7 @@ Echo = Callable[[str], None]
 
 DEFAULT_TIMEOUT_S = 180.0
 TIMEOUT_ENV = "GPUCOST_REFRESH_TIMEOUT"
+MAX_TIMEOUT_S = 86400.0  # a day: longer is a typo (and nan/inf are never a deadline)
 
 
 def default_timeout() -> float:
@@ -58,8 +59,9 @@ def default_timeout() -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 < value < float("inf"):
-        raise InputError(TIMEOUT_ENV, "value", f"a positive number of seconds, got {raw!r}")
+    if not 0 < value <= MAX_TIMEOUT_S:  # also refuses nan and inf
+        raise InputError(TIMEOUT_ENV, "value", f"a positive number of seconds, got "
+                         f"{quote(raw)} (at most {MAX_TIMEOUT_S:g})")
     return value
 
 
@@ -107,15 +109,31 @@ class Progress:
 
 
 def _previous(provider: str, out_dir: Path) -> tuple[SnapshotFile | None, pd.DataFrame]:
-    """The newest earlier snapshot of ``provider``: in ``out_dir``, else shipped/user."""
+    """The newest earlier snapshot of ``provider``: in ``out_dir``, else shipped/user.
+    An unreadable one raises :class:`InputError` (the caller fails that provider only)."""
     for source in (out_dir, None):
-        try:
-            files = [f for f in find_snapshot_files(source) if f.provider == provider]
-        except InputError:  # a new or empty out_dir: fall back to the default folders
-            files = []
+        if source is not None and not _has_snapshots(Path(source)):
+            continue  # a new or empty out_dir: fall back to the default folders
+        files = [f for f in find_snapshot_files(source) if f.provider == provider]
         if files:
             return files[0], read_snapshot_file(files[0].path)
     return None, empty_offers()
+
+
+def _has_snapshots(folder: Path) -> bool:
+    try:
+        find_snapshot_files(folder)
+    except InputError as exc:
+        if exc.field == "--snapshot":  # missing, or no <provider>/<date>.csv inside
+            return False
+        raise
+    return True
+
+
+def utc_today() -> dt.date:
+    """Today in UTC: snapshot names and ``as_of`` dates are UTC dates everywhere (a local
+    date at UTC+14 is "in the future" to a reader at UTC-12)."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _provider(name: str, options: dict, timeout: float) -> object:
@@ -231,7 +249,12 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
     # Merge on the newest file under the folder's lock: another refresh may have written
     # since this one started.
     with snapshot_lock(out_dir, echo, lock_timeout):
-        previous_file, previous = _previous(name, out_dir)
+        try:
+            previous_file, previous = _previous(name, out_dir)
+        except InputError as exc:  # this provider only: the others still refresh
+            outcome.error = (f"{name}: the previous snapshot cannot be read ({exc}); fix or "
+                             "move it away, then refresh again")
+            return outcome
         if regions and previous_file is not None and not _same_folder(previous_file, out_dir):
             previous = _only_requested(previous, regions, out_dir)
         if result is None:
@@ -253,25 +276,32 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
         attempted = set(regions) if regions else None
         merged = merge_with_previous(result.offers, previous, set(result.failed_regions),
                                      attempted, name)
-        outcome.path = write_snapshot(merged, out_dir, name, today)
-        outcome.offers = len(merged)
-        if result.quotas is not None and len(result.quotas):
-            quotas = result.quotas[QUOTA_COLUMNS]
-            if previous_file is not None and result.failed_regions:
-                old = read_quotas(previous_file)
-                quotas = pd.concat([quotas,
-                                    old[old["region"].isin(set(result.failed_regions))]])
-            write_quotas(quotas, out_dir, name, today)
-        _write_interruptions(result, previous_file, out_dir, name, today, echo)
-        if result.capacity_blocks is not None and len(result.capacity_blocks):
-            from gpucost.providers.aws.capacity_blocks import write_blocks
+        try:
+            outcome.path = write_snapshot(merged, out_dir, name, today)
+            outcome.offers = len(merged)
+            if result.quotas is not None and len(result.quotas):
+                quotas = result.quotas[QUOTA_COLUMNS]
+                if previous_file is not None and result.failed_regions:
+                    old = read_quotas(previous_file)
+                    quotas = pd.concat([quotas,
+                                        old[old["region"].isin(set(result.failed_regions))]])
+                write_quotas(quotas, out_dir, name, today)
+            _write_interruptions(result, previous_file, out_dir, name, today, echo)
+            if result.capacity_blocks is not None and len(result.capacity_blocks):
+                from gpucost.providers.aws.capacity_blocks import write_blocks
 
-            write_blocks(result.capacity_blocks, out_dir, name, today)
-            echo(f"{name}: {len(result.capacity_blocks)} capacity block offering(s)")
-        if result.placement_scores is not None and len(result.placement_scores):
-            from gpucost.providers.aws.placement_scores import write_scores
+                write_blocks(result.capacity_blocks, out_dir, name, today)
+                echo(f"{name}: {len(result.capacity_blocks)} capacity block offering(s)")
+            if result.placement_scores is not None and len(result.placement_scores):
+                from gpucost.providers.aws.placement_scores import write_scores
 
-            write_scores(result.placement_scores, out_dir, name, today)
+                write_scores(result.placement_scores, out_dir, name, today)
+        except OSError as exc:  # a full disk, a folder gone read-only: atomic writes
+            # leave the earlier files as they were
+            outcome.path, outcome.offers = None, 0
+            outcome.error = (f"{name}: cannot write {out_dir / name} "
+                             f"({exc.strerror or str(exc) or type(exc).__name__})")
+            return outcome
     outcome.diff = diff_snapshots(previous, merged)
     return outcome
 
@@ -285,7 +315,7 @@ def refresh(providers: list[str], regions: list[str] | None, out_dir: Path,
 
     ``timeout``: seconds each provider may take in all (default: :func:`default_timeout`).
     """
-    today = today or dt.date.today()
+    today = today or utc_today()
     timeout = default_timeout() if timeout is None else timeout
     with sigterm_as_exit():
         outcomes = [refresh_provider(p, regions, out_dir, today, echo, tty,

@@ -51,6 +51,7 @@ def render_estimate(e: ClusterEstimate, markdown: bool = False) -> str:
         lines.append(f"Range: P10-P90 of wall time, from {e.basis}.")
     if e.calibration:
         lines.append(f"Throughput {e.calibration}.")
-    for note in e.notes:
+    for note in e.notes:  # the planner's notes speak of offers; here there is one
+        note = note.replace("Some offers: ", "This offer: ", 1)
         lines.append(f"Note: {clean_text(note)}")
     return "\n".join(lines)

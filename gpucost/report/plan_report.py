@@ -16,17 +16,22 @@ def _table(rows: list[list[str]], header: list[str], markdown: bool) -> str:
 
 
 def layout_text(layout: dict) -> str:
-    """``DP 8, TP 8, ZeRO-2, micro-batch 1; 61 GiB per GPU, MFU 41%, 4% ... communication``."""
+    """``DP 8, TP 8, ZeRO-2, micro-batch 1 x 16 accumulation steps; 61 GiB per GPU, MFU
+    41%, 4% ... communication``."""
     parts = [f"DP {layout['data_parallel']}"]
-    if layout["tensor_parallel"] > 1:
-        parts.append(f"TP {layout['tensor_parallel']}")
-    if layout["pipeline_parallel"] > 1:
-        parts.append(f"PP {layout['pipeline_parallel']}")
+    for key, label in (("tensor_parallel", "TP"), ("pipeline_parallel", "PP"),
+                       ("context_parallel", "CP"), ("expert_parallel", "EP")):
+        if layout.get(key, 1) > 1:
+            parts.append(f"{label} {layout[key]}")
     if layout["zero_stage"]:
         parts.append(f"ZeRO-{layout['zero_stage']}")
-    parts.append(f"micro-batch {layout['micro_batch']}")
-    if layout["activation_checkpointing"]:
-        parts.append("activation checkpointing")
+    steps = layout.get("gradient_accumulation")
+    parts.append(f"micro-batch {layout['micro_batch']}" + (
+        f" x {steps} accumulation step{'s' if steps != 1 else ''}" if steps else ""))
+    recompute = layout.get("recompute", "full" if layout["activation_checkpointing"]
+                           else "none")
+    if recompute != "none":
+        parts.append(f"{recompute} activation recomputation")
     return (", ".join(parts) + f"; {layout['memory_gib_per_gpu']:.0f} GiB per GPU, "
             f"MFU {layout['mfu']:.0%}, {layout['comm_fraction']:.0%} of step time in "
             "exposed communication")
@@ -102,11 +107,13 @@ def _baseline_lines(plan: Plan) -> list[str]:
         head = (f"The cheapest $/GPU-hour offer, {n.instance_type} ({n.gpu}, {n.pricing}, "
                 f"{n.region}),")
         if n.hours is not None and plan.job.get("runs", 1) > 1:
-            # runs at max_instances each cannot all run at once: no total to quote
-            lines.append(f"{head} misses the deadline: even alone at max_instances its "
+            # runs at their fastest each cannot all run at once: no total to quote
+            lines.append(f"{head} misses the deadline: even alone at its fastest size its "
                          f"slowest run would take {hours_text(n.hours)}.")
         elif n.cost_usd is not None and n.hours is not None:
-            lines.append(f"{head} misses the deadline: even at max_instances (x{n.instances}) "
+            # its fastest size: max_instances, or fewer when more would not be faster
+            lines.append(f"{head} misses the deadline: even at its fastest size "
+                         f"(x{n.instances} instances) "
                          f"it would take {hours_text(n.hours)} and cost {money(n.cost_usd)}.")
         else:
             lines.append(f"{head} cannot be used: {n.note}.")
@@ -235,6 +242,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     lines = [f"{h}gpucost plan: {job['name']} ({job['mode']}, {job['precision']}, deadline "
              f"{hours_text(job['deadline_hours'])})",
              f"Needs {sig(plan.requirements['flops'], 2)} FLOPs"
+             + (f" ({plan.requirements['flops_definition']})"
+                if plan.requirements.get("flops_definition") else "")
              + (f" and {sig(plan.requirements['memory_gib'], 3)} GiB of training state"
                 if plan.requirements["memory_gib"] else "") + ".", ""]
     if plan.status != "optimal":

@@ -119,6 +119,9 @@ def test_plan_and_frontier_say_they_are_calibrated(run_cli, shipped, tmp_path):
     assert h100_after["cost_usd"] > h100["cost_usd"] * 1.1  # slower H100s cost more
     front = run_cli("frontier", job, "--points", "2", "--calibration", profile_path)
     assert "calibrated on 12 of your measurements" in front.out
+    front_json = json.loads(run_cli("frontier", job, "--points", "2", "-o", "json",
+                                    "--calibration", profile_path).out)
+    assert front_json["calibration"].startswith("calibrated on 12 of your measurements")
 
 
 def test_calibrate_stores_the_profile_in_the_config_folder(run_cli, shipped, tmp_path,
@@ -256,3 +259,36 @@ def test_spread_is_finite_and_narrows_with_agreeing_measurements(shipped):
     assert math.isfinite(few.entries[0].log_spread)
     assert many.entries[0].log_spread < few.entries[0].log_spread <= 0.2 + 1e-9
     assert many.entries[0].factor == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.csv", "", "CSV header"),
+    ("header-only.csv", "gpu,gpus,tokens_per_s\n", "at least one measured run"),
+    ("runs.xlsx", "PK\x03\x04", "measurements as .csv"),
+    ("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, "
+     "*a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, "
+     "*c, *c, *c, *c]\nmeasurements: [*d]\n", "aliases"),
+    ("rows.jsonl", '{"gpu": "H100"}\nnot json\n', "line 2"),
+    ("list.yaml", "measurements: [1, 2]\n", "a mapping"),
+])
+def test_hostile_measurement_files_are_one_line_exit_2(run_cli, tmp_path, name, content,
+                                                        words):
+    path = tmp_path / name
+    path.write_text(content)
+    res = run_cli("calibrate", path, "--no-store")
+    assert res.code == 2, res.out
+    assert len(res.err_lines) == 1 and words in res.err_lines[0], res.err
+    assert "Traceback" not in res.err
+
+
+def test_measurement_naming_a_job_file(run_cli, tmp_path):
+    import shutil
+
+    shutil.copy(EXAMPLES / "llama-7b.yaml", tmp_path / "job.yaml")
+    path = _write(tmp_path, [{"job": "job.yaml", "instance_type": "p5.48xlarge",
+                              "instances": 4, "tokens_per_s_per_gpu": 3000}])
+    res = run_cli("calibrate", path, "--no-store", "-o", "json")
+    assert res.code == 0, res.err
+    (row,) = json.loads(res.out)["measurements"]
+    assert row["gpus"] == 32 and row["measured_tokens_per_s"] == 3000 * 32
+    assert row["stack"] == "pytorch" and row["gpu"] == "H100"

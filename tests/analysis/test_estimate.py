@@ -122,3 +122,41 @@ def test_user_catalog(run_cli, tmp_path):
     e = json.loads(res.out)
     assert e["offer"]["usd_per_hour"] == 20.0
     assert e["totals"]["cost_usd"] == pytest.approx(16 * 20.0 * e["totals"]["hours"])
+
+
+def test_markdown_output(run_cli):
+    res = run_cli("estimate", EXAMPLES / "sweep.yaml", "--instance-type", "p5.48xlarge",
+                  "--instances", "1", "-o", "markdown")
+    assert res.code == 0, res.err
+    assert res.out.startswith("### gpucost estimate: october-sweep on 1 x p5.48xlarge")
+    assert "| run | time | P10-P90 | cost | tokens/s | deadline |" in res.out
+    assert "| ablation-3b |" in res.out and "Budget met:" in res.out
+
+
+def test_the_models_own_range_is_used_when_it_gives_one(shipped, monkeypatch):
+    """The throughput model (issue #15) adds hours_p10 / hours_p90 / basis to Estimate:
+    estimate carries them over (training part scaled; start-up fixed)."""
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    import gpucost.performance as performance
+
+    real = performance.estimate
+
+    def with_range(run, offer, instances, assumptions=None):
+        est = real(run, offer, instances, assumptions)
+        startup = (assumptions.startup_hours if assumptions else 0.25)
+        train = est.hours - startup
+        return SimpleNamespace(**asdict(est) | {"layout": est.layout},
+                               hours_p10=startup + train * 0.9,
+                               hours_p90=startup + train * 1.3,
+                               basis="calibrated (test)")
+
+    monkeypatch.setattr(performance, "estimate", with_range)
+    job = gpucost.load_job(EXAMPLES / "llama-7b.yaml")
+    e = gpucost.estimate(job, shipped, "p5.48xlarge", 16)
+    (r,) = e.runs
+    train = r.hours - job.assumptions.startup_hours
+    assert r.hours_p10 == pytest.approx(job.assumptions.startup_hours + 0.9 * train)
+    assert r.hours_p90 == pytest.approx(job.assumptions.startup_hours + 1.3 * train)
+    assert e.basis == "calibrated (test)"

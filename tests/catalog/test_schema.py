@@ -183,7 +183,7 @@ def test_stale_values(make_raw, make_row, text, expected):
 def test_sort_offers_is_by_offer_key(make_raw, make_row):
     rows = [make_row(provider="gcp"), make_row(region="us-west-2", pricing="spot"),
             make_row(region="us-west-2"), make_row(instance_type="g5.xlarge", gpu="A10G",
-                                                   gpu_memory_gib="24")]
+                                                   gpu_count="1", gpu_memory_gib="24")]
     df = sort_offers(coerce_offers(make_raw(rows), "s.csv"))
     keys = list(zip(df["provider"], df["region"], df["instance_type"], df["pricing"],
                     strict=True))

@@ -20,7 +20,10 @@ def parse(**changes):
 def test_flops_from_parameters_and_tokens():
     job = parse()
     run = job.runs[0]
-    assert run.flops == pytest.approx(6 * 7e9 * 2e12)
+    # Model FLOPs: 6 N plus attention, 12 x layers x hidden x sequence per token.
+    shape = run.shape
+    assert run.flops == pytest.approx(2e12 * (6 * 7e9 + 12 * shape.layers * shape.hidden_size
+                                              * shape.sequence_length))
     assert run.deadline_hours == pytest.approx(720)
     assert run.memory_gib == pytest.approx(7e9 * 16 / 2**30 * 1.25)
     assert job.mode == "single" and job.constraints.max_instances == DEFAULT_MAX_INSTANCES

@@ -38,8 +38,9 @@ def test_fast_fabric_is_never_slower(instances, parameters):
 
 def test_many_single_gpu_instances_on_slow_network_lose_to_nvswitch_nodes():
     job = run(parameters=13e9)  # 13B x 16 B = 194 GiB of state: no single 80 GB GPU
-    singles = estimate(job, h100("", 25, False, count=1), 24)
-    nodes = estimate(job, h100("nvswitch", 3200, True), 3)
+    # 16 GPUs either way: 24 could not split the batch of 1,024 sequences evenly.
+    singles = estimate(job, h100("", 25, False, count=1), 16)
+    nodes = estimate(job, h100("nvswitch", 3200, True), 2)
     assert nodes.fits and nodes.tokens_per_s > 1.5 * singles.tokens_per_s
 
 
@@ -80,7 +81,7 @@ def test_fp8_is_faster_than_bf16_on_h100_by_less_than_the_peak_ratio():
 def test_too_big_for_any_layout_says_so():
     job = run(parameters=2e12)
     est = estimate(job, h100("nvswitch", 3200, True), 1)
-    assert not est.fits and "no layout fits" in est.reasons[-1]
+    assert not est.fits and "no runnable layout fits" in est.reasons[-1]
 
 
 def test_leave_one_out_error_stays_within_the_documented_bound():

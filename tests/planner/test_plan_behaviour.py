@@ -38,7 +38,12 @@ def test_single_picks_cheapest_job_not_cheapest_hour():
     assert alloc.instance_type == "p5.48xlarge" and alloc.instances == 1
     # Goodput: +3% checkpoints/evaluation, 2e-5 failures per GPU-hour x 8 GPUs x 0.225 h
     # lost each, plus 0.25 h start-up (job.spec.Assumptions defaults).
-    train = 1.2e20 / (8 * 989e12 * 0.4 * 3600)
+    # The job's FLOPs are model FLOPs, attention included (the count MFU divides):
+    # 2e10 tokens x (6 x 1e9 + 12 x layers x hidden x 2048).
+    shape = job().runs[0].shape
+    flops = 2e10 * (6e9 + 12 * shape.layers * shape.hidden_size * 2048)
+    assert job().runs[0].flops == pytest.approx(flops) and flops > 1.2e20
+    train = flops / (8 * 989e12 * 0.4 * 3600)
     assert alloc.hours == pytest.approx(train * (1 + 0.03 + 2e-5 * 8 * 0.225) + 0.25)
     assert plan.cost_usd == pytest.approx(alloc.hours * 55.04)
     assert plan.baseline.instance_type == "g4dn.xlarge"
@@ -54,7 +59,7 @@ def test_spot_is_used_only_when_allowed_and_pays_its_overhead():
     # Spot: the renewal model (Daly 2006) on one instance of the ">20%"-per-month pool
     # (the AWS default without advisor data: 30% a month), hardware failures included,
     # checkpointing 16 GB of state at 2 GB/s at Daly's optimum interval.
-    train = 1.2e20 / (8 * 989e12 * 0.4 * 3600)
+    train = job().runs[0].flops / (8 * 989e12 * 0.4 * 3600)
     reclaim = -math.log(0.7) / 730.5
     rate = reclaim + 8 * 2e-5
     m = 1 / rate
@@ -139,7 +144,9 @@ def test_memory_forces_more_instances_than_the_deadline_needs():
     # instance would meet a generous deadline.
     plan = plan_job(job(model={"parameters": 70e9, "tokens": 1e8}, deadline="30d",
                         constraints={"gpus": ["A100-40GB"]}), catalog(ROWS), now=NOW)
-    assert plan.allocations[0].instances == 5
+    # At least 5 hold it; 8 is the fewest whose GPUs split the batch of 2,048 sequences
+    # into whole micro-batches (40 or 48 GPUs cannot).
+    assert plan.allocations[0].instances == 8
 
 
 def test_divisible_mixes_offers_when_one_cannot_meet_the_deadline():
@@ -201,7 +208,9 @@ def test_json_plan_is_versioned_and_complete():
     assert set(alloc) >= {"provider", "region", "instance_type", "gpu", "gpu_count",
                           "pricing", "instances", "hours", "usd_per_hour", "cost_usd"}
     assert data["totals"]["cost_usd"] == pytest.approx(alloc["cost_usd"])
-    assert data["requirements"]["flops"] == pytest.approx(1.2e20)
+    assert data["requirements"]["flops"] == pytest.approx(
+        2e10 * job().runs[0].shape.flops_per_token)
+    assert data["requirements"]["flops_definition"].startswith("model FLOPs")
     assert data["plan_id"].startswith("j-")
 
 

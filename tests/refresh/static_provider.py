@@ -32,3 +32,15 @@ class StaticProvider:
                 progress(region, FAIL_REGIONS.get(region))
         return FetchResult(coerce_offers(ok, "static"),
                            {r: FAIL_REGIONS[r] for r in wanted if r in FAIL_REGIONS})
+
+
+class OtherProvider(StaticProvider):
+    """The same table under another provider name (for refreshes of two providers)."""
+
+    name = "other"
+
+    def fetch(self, regions: list[str] | None = None,
+              progress: ProgressCallback | None = None) -> FetchResult:
+        result = super().fetch(regions, progress)
+        offers = result.offers.assign(provider=self.name)
+        return FetchResult(offers, result.failed_regions)

@@ -77,9 +77,11 @@ def test_crash_mid_write_leaves_the_old_snapshot(static, tmp_path, previous, mon
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "fsync", crash)
-    with pytest.raises(OSError, match="disk full"):
-        # Written over the *same* date, so a non-atomic write would clobber it.
-        refresh(["static"], None, tmp_path, echo=lambda _: None, today=OLD_DAY)
+    # Written over the *same* date, so a non-atomic write would clobber it. The failure
+    # is that provider's outcome (issue 19: one line, not a traceback; others go on).
+    (outcome,) = refresh(["static"], None, tmp_path, echo=lambda _: None, today=OLD_DAY)
+    assert outcome.error == f"static: cannot write {tmp_path / 'static'} (disk full)"
+    assert outcome.path is None
     assert previous.read_bytes() == before
     assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
 

@@ -73,7 +73,7 @@ class AzureProvider:
               progress: ProgressCallback | None = None) -> FetchResult:
         sizes, _ = resolve_sizes(self.subscription_id, self.credential)
         report = progress or (lambda region, reason: None)
-        today = dt.date.today()
+        today = dt.datetime.now(dt.UTC).date()
         prices: list[RetailPrice] = []
         failed: dict[str, str] = {}
         if regions:

@@ -139,7 +139,7 @@ class GcpProvider:
         book = build_price_book(skus)
         targets = list(dict.fromkeys(regions)) if regions is not None else sorted(
             {c.region for c in candidates} | set(unreachable))
-        today = dt.date.today()
+        today = dt.datetime.now(dt.UTC).date()
 
         rows: list[dict[str, Any]] = []
         failed: dict[str, str] = {}

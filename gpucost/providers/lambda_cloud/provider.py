@@ -153,7 +153,7 @@ class LambdaProvider:
             report(region, None)
         for region, reason in failed.items():
             report(region, reason)
-        rows = offer_rows(types, targets, dt.date.today())
+        rows = offer_rows(types, targets, dt.datetime.now(dt.UTC).date())
         offers = (fill_interconnect(coerce_offers(
             pd.DataFrame(rows, columns=list(OFFER_COLUMNS)), "lambda")) if rows
             else empty_offers())
