@@ -404,7 +404,12 @@ def staging_folder(location: str) -> Path:
         bucket = root.split("/", 1)[0]
         if not fs.exists(bucket):
             raise InputError(location, "--out", f"an existing bucket ({bucket} not found)")
-        if _newest_per_provider(fs, root):
+        newest = _newest_per_provider(fs, root)
+        # Each object's version *before* it is read: publish() writes only over that
+        # version, so a refresh that wrote in between is merged, not overwritten.
+        versions = {path[len(root) + 1:]: _version(fs, path) for path in newest.values()}
+        (staging / _VERSIONS).write_text(json.dumps(versions), encoding="utf-8")
+        if newest:
             _download_folder(fs, root, location, staging)
     except InputError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -415,23 +420,87 @@ def staging_folder(location: str) -> Path:
     return staging
 
 
+_VERSIONS = ".gpucost-versions.json"
+
+
+def _version(fs: Any, path: str) -> str | None:
+    """An S3 object's ETag (None elsewhere: gcsfs has no conditional writes)."""
+    if not hasattr(fs, "s3"):
+        return None
+    return fs.info(path).get("ETag")
+
+
+class WriteConflict(GpucostError):
+    """Another refresh wrote the object since it was read (a failed conditional write)."""
+
+    exit_code = 1
+
+    def __init__(self, relative: str) -> None:
+        super().__init__(f"{relative} changed while this refresh ran")
+        self.relative = relative
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, FileExistsError):
+            return True
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in (
+                "PreconditionFailed", "412", "ConditionalRequestConflict"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def publish(files: list[Path], local_root: Path, location: str) -> list[str]:
     """Upload ``files`` (inside ``local_root``) to the same relative paths under
     ``location``; returns their remote URLs. Each object is written whole (an object
-    store never shows half a file)."""
+    store never shows half a file). On S3 each write is conditional: over the version
+    :func:`staging_folder` read (``If-Match``), or only if still absent
+    (``If-None-Match: *``); :class:`WriteConflict` when another writer came first."""
     fs, root = filesystem(location)
     scheme = urlsplit(location).scheme.lower()
+    marker = local_root / _VERSIONS
+    versions = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
     urls = []
     for path in files:
         relative = path.relative_to(local_root).as_posix()
         target = f"{root}/{relative}"
+        condition: dict[str, Any] = {}
+        if hasattr(fs, "s3"):
+            etag = versions.get(relative)
+            condition = {"IfMatch": etag} if etag else {"mode": "create"}
         try:
-            fs.pipe_file(target, path.read_bytes())
+            fs.pipe_file(target, path.read_bytes(), **condition)
         except Exception as exc:
+            if condition and _is_conflict(exc):
+                raise WriteConflict(relative) from None
             raise GpucostError(f"{location}: cannot write {relative} ({_reason(exc)})") \
                 from None
         urls.append(f"{scheme}://{target}")
     return urls
+
+
+def refetch(location: str, relative: str, local_root: Path) -> Path | None:
+    """The current remote copy of ``relative`` (and its version, for the next conditional
+    write) under ``local_root/.theirs/``; None if it is gone."""
+    fs, root = filesystem(location)
+    remote = f"{root}/{relative}"
+    marker = local_root / _VERSIONS
+    versions = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+    try:
+        versions[relative] = _version(fs, remote)
+        data = _read_object(fs, remote, location, None)
+    except FileNotFoundError:
+        versions.pop(relative, None)
+        marker.write_text(json.dumps(versions), encoding="utf-8")
+        return None
+    marker.write_text(json.dumps(versions), encoding="utf-8")
+    theirs = local_root / ".theirs" / relative
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    theirs.write_bytes(data)
+    return theirs
 
 
 def resolve_location(path: Path | str | None) -> tuple[Path | str | None, LocalCopy | None]:

@@ -33,6 +33,10 @@ source             str             where the price came from (API name, or ``cur
                                    price: ...`` for rows written down by hand)
 stale              bool            True when a refresh failed for this provider/region and
                                    carried the previous row over unchanged
+reliability        float64         marketplace hosts only (Vast.ai): the share of time the
+                                   host was up, 0-1, as the marketplace reports it; NaN for
+                                   clouds running their own data centres (files without
+                                   the column read as NaN; it is written only when set)
 =================  ==============  ==========================================================
 
 Billing is per second (AWS and GCP Linux instances), so cost = price x hours exactly.
@@ -76,6 +80,7 @@ OFFER_COLUMNS: dict[str, str] = {
     "as_of": "datetime64[ns]",
     "source": "str",
     "stale": "bool",
+    "reliability": "float64",
 }
 PRICING_MODELS = ("on_demand", "spot")
 # The natural key of an offer: no two rows of a catalog share it.
@@ -83,7 +88,9 @@ OFFER_KEY = ["provider", "region", "instance_type", "pricing"]
 # Columns that may be missing from a file and take a default.
 # (network_gbps, rdma and gpu_link came after the first snapshots: old files lack them.)
 _OPTIONAL = {"zone": "", "stale": False, "network_gbps": float("nan"), "rdma": False,
-             "gpu_link": ""}
+             "gpu_link": "", "reliability": float("nan")}
+# Optional columns a snapshot file leaves out when no row has a value.
+OMITTED_WHEN_EMPTY = ("reliability",)
 GPU_LINKS = ("", "nvswitch", "nvlink", "pcie")
 
 # Plausible ranges (low, high), both inclusive. Real offers (2023-2026, the shipped
@@ -188,6 +195,14 @@ def coerce_offers(raw: pd.DataFrame, origin: str, *, implausible: str = "refuse"
     _bad(origin, original, ~(network.isna() | (np.isfinite(network) & (network > 0))),
          "network_gbps", "a finite bandwidth > 0 Gbps or empty")
     df["network_gbps"] = network.astype("float64")
+
+    reliability = pd.to_numeric(df["reliability"].replace("", np.nan), errors="coerce")
+    _bad(origin, original, reliability.isna() & df["reliability"].notna()
+         & (df["reliability"].astype(str).str.strip() != ""), "reliability",
+         "a number from 0 to 1 or empty")
+    _bad(origin, original, ~(reliability.isna() | ((reliability >= 0) & (reliability <= 1))),
+         "reliability", "a share from 0 to 1 or empty")
+    df["reliability"] = reliability.astype("float64")
 
     for column, kind in (("gpu_count", "int64"), ("vcpus", "int64"),
                          ("gpu_memory_gib", "float64"), ("memory_gib", "float64"),

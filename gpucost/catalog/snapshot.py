@@ -35,6 +35,7 @@ from gpucost.catalog.interruptions import (
 from gpucost.catalog.schema import (
     OFFER_COLUMNS,
     OFFER_KEY,
+    OMITTED_WHEN_EMPTY,
     coerce_offers,
     empty_offers,
     sort_offers,
@@ -388,7 +389,9 @@ def load_offers(snapshot: Path | str | None = None) -> pd.DataFrame:
 
 def offers_to_csv_text(df: pd.DataFrame) -> str:
     """Serialise offers in the snapshot format: schema column order, sorted rows."""
-    out = sort_offers(df[list(OFFER_COLUMNS)]).copy()
+    columns = [c for c in OFFER_COLUMNS
+               if c not in OMITTED_WHEN_EMPTY or df[c].notna().any()]
+    out = sort_offers(df[columns]).copy()
     out["as_of"] = out["as_of"].dt.strftime("%Y-%m-%d")
     return out.to_csv(index=False, lineterminator="\n", float_format=_shortest)
 

@@ -37,7 +37,7 @@ from gpucost.launcher.config import ON_EXIT, LaunchConfig, apply_flags, parse_en
 from gpucost.launcher.duplicates import duplicate_reasons, running_plans_of_job
 from gpucost.launcher.locate import find_plan_instances
 from gpucost.launcher.naming import check_plan_id
-from gpucost.launcher.safety import blocking_reasons
+from gpucost.launcher.safety import blocking_reasons, plan_id_mismatch, unchecked_prices
 from gpucost.launcher.spot_recovery import spot_warnings, unrecoverable_spot
 from gpucost.launcher.status import format_report, recorded_regions, status_report
 
@@ -201,6 +201,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         _err(f"gpucost: warning: {reason} (--force)")
     for warning in unrecoverable_spot(plan) + spot_warnings(plan):
         _err(f"gpucost: warning: {warning}")
+    for line in unchecked_prices(plan):
+        _err(f"gpucost: warning: {line}")
     if not job.get("run"):
         _err("gpucost: warning: no run command (job.run in the launch config, or --run): "
              "the instances will sit idle until their hard limit or `gpucost down`")
@@ -379,6 +381,9 @@ def export(plan_file: str, fmt: str, output: str | None, infra: bool, managed: b
     """Export PLAN_FILE for another tool (SkyPilot task YAML, with the job's setup, run
     and envs from the launch config or the flags)."""
     plan = load_plan(plan_file)
+    mismatch = plan_id_mismatch(plan)
+    if mismatch:  # the id names every task: an edited plan would pass as the planned one
+        raise InputError(plan_file, "plan_id", f"the id of the plan's contents ({mismatch})")
     if not plan.allocations:
         raise InputError(plan_file, "allocations", "at least one allocation to export "
                          f"(plan status {plan.status})")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import click
 
-from gpucost.catalog.remote import is_remote, publish, staging_folder
-from gpucost.catalog.snapshot import user_snapshot_dir
+from gpucost.catalog.remote import WriteConflict, is_remote, publish, refetch, staging_folder
+from gpucost.catalog.snapshot import (
+    atomic_write_text,
+    offers_to_csv_text,
+    read_snapshot_file,
+    user_snapshot_dir,
+)
 from gpucost.cli.options import FiniteFloatRange
+from gpucost.errors import GpucostError
 from gpucost.files import check_writable_folder
 from gpucost.providers import provider_names
+from gpucost.refresh.merge import merge_concurrent
 from gpucost.refresh.run import (
     DEFAULT_TIMEOUT_S,
     MAX_TIMEOUT_S,
@@ -80,13 +88,38 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
         if bucket:
             for outcome in outcomes:
                 if outcome.path is not None:
-                    written = sorted(outcome.path.parent.glob(f"{outcome.path.stem}.*csv"))
-                    outcome.path = publish(written, target, bucket)[0]
+                    outcome.path = _publish_merging(outcome.path, target, bucket)
     finally:
         if bucket:
             shutil.rmtree(target, ignore_errors=True)
     click.echo(summarize(outcomes))
     return 0 if all(o.ok for o in outcomes) else 1
+
+
+# Conditional writes that lose to another refresh merge its rows and try again; more
+# than this many rounds means a stampede, and the refresh fails instead of looping.
+PUBLISH_ATTEMPTS = 5
+
+
+def _publish_merging(path: Path, local_root: Path, bucket: str) -> str:
+    """Upload one provider's new snapshot (and quota file) to the bucket; when another
+    refresh wrote the same object since it was read, merge its rows into ours
+    (:func:`merge_concurrent`) and write again over its version."""
+    for _ in range(PUBLISH_ATTEMPTS):
+        written = sorted(path.parent.glob(f"{path.stem}.*csv"))
+        try:
+            return publish(written, local_root, bucket)[0]
+        except WriteConflict as conflict:
+            click.echo(f"{bucket}: {conflict}; merging its rows and writing again",
+                       err=True)
+            theirs = refetch(bucket, conflict.relative, local_root)
+            if theirs is not None and conflict.relative.endswith(".quotas.csv"):
+                continue  # quotas: ours are as fresh; write over the new version
+            if theirs is not None:
+                merged = merge_concurrent(read_snapshot_file(path), read_snapshot_file(theirs))
+                atomic_write_text(path, offers_to_csv_text(merged))
+    raise GpucostError(f"{bucket}: {path.name} kept changing under {PUBLISH_ATTEMPTS} "
+                       "concurrent writes; nothing more written, refresh again")
 
 
 COMMANDS = [refresh_command]

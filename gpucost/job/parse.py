@@ -41,14 +41,15 @@ from gpucost.job.spec import (
 from gpucost.suggest import unknown_name_message
 
 _TOP_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "mode",
-             "constraints", "assumptions", "experiments", "batch_tokens", "stack"}
+             "constraints", "assumptions", "experiments", "batch_tokens", "stack",
+             "deadline_confidence"}
 _RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "deadline", "count",
-             "batch_tokens", "stack"}
+             "batch_tokens", "stack", "deadline_confidence"}
 _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
                "activated_parameters", "experts", "experts_per_token", "expert_hidden_size"}
 _MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom", "margin"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
-                    "budget_usd", "vendors", "launchable", "deadline_confidence"}
+                    "budget_usd", "vendors", "launchable", "min_reliability"}
 
 
 def shown(value: Any) -> str:
@@ -266,6 +267,9 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
     stack = r.choice({"s": pick("stack")} if pick("stack") is not None else {},
                      "s", field_path("stack"), STACKS, DEFAULT_STACK)
 
+    confidence = r.number({"c": pick("deadline_confidence")}, "c",
+                          field_path("deadline_confidence"), "deadline_confidence")
+
     raw_deadline = pick("deadline")
     if raw_deadline is None:
         raise r.fail(field_path("deadline"), "a deadline like 36h, 30d or 2026-12-31")
@@ -296,6 +300,7 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,
         activation_headroom=headroom if headroom is not None else DEFAULT_ACTIVATION_HEADROOM,
+        deadline_confidence=confidence,
         memory_margin=margin if margin is not None else DEFAULT_MEMORY_MARGIN,
     )
     if not flops_given:
@@ -341,12 +346,23 @@ def _constraints(r: _Reader, raw: Any) -> Constraints:
         max_gpus=int(max_gpus) if max_gpus else None,
         budget_usd=r.number(data, "budget_usd", "constraints.budget_usd",
                             "constraints.budget_usd"),
-        deadline_confidence=r.number(data, "deadline_confidence",
-                                     "constraints.deadline_confidence",
-                                     "constraints.deadline_confidence"),
         vendors=tuple(dict.fromkeys(vendors)),
         launchable=r.boolean(data, "launchable", "constraints.launchable"),
+        min_reliability=_share(r, data, "min_reliability"),
     )
+
+
+def _share(r: _Reader, data: Mapping[str, Any], key: str) -> float | None:
+    """A share from 0 to 1 (``constraints.min_reliability``), or None when absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value) or not 0 <= value <= 1:
+        raise InputError(r.origin, f"constraints.{key}",
+                         f"a share from 0 to 1 (0.98 = up 98% of the time), got "
+                         f"{quote(str(value))}")
+    return float(value)
 
 
 def _assumptions(r: _Reader, raw: Any) -> Assumptions:

@@ -67,7 +67,8 @@ def blocking_reasons(plan: LaunchPlan, max_instances: int = DEFAULT_MAX_INSTANCE
                      today: date | None = None) -> list[str]:
     """Why ``plan`` must not be launched even with ``--force``; empty when it may be."""
     today = today or datetime.now(UTC).date()
-    reasons = _cost_disagreements(plan)
+    mismatch = plan_id_mismatch(plan)
+    reasons = ([mismatch] if mismatch else []) + _cost_disagreements(plan)
     if not plan.allocations:  # --force cannot make something out of nothing
         reasons.append("plan has no allocations: nothing to launch")
     total = sum(a.instances for a in plan.allocations)
@@ -107,8 +108,34 @@ def _future_dates(plan: LaunchPlan, today: date) -> list[str]:
             for field, value in dated if date.fromisoformat(value) > today + FUTURE_SLACK]
 
 
+def plan_id_mismatch(plan: LaunchPlan) -> str:
+    """Why ``plan.plan_id`` is not the id of the plan's contents ('' when it is).
+
+    The id is a hash of what would be launched (:func:`~gpucost.planner.plan.make_plan_id`)
+    and keys idempotency (client tokens, VM names); an edited ``gpu_count`` or price under
+    the old id would launch something else as if it were the planned thing."""
+    from gpucost.planner.plan import make_plan_id
+
+    expected = make_plan_id(plan.job_name, plan.mode, plan.allocations)
+    if expected == plan.plan_id:
+        return ""
+    return (f"plan_id is {plan.plan_id}, but the plan's contents (job name, mode, "
+            f"allocations) give {expected}: the file was edited or is corrupt; plan again")
+
+
+def unchecked_prices(plan: LaunchPlan) -> list[str]:
+    """One line per allocation whose price could not be checked against its snapshot
+    (the file is not on this machine, or the plan recorded no usable path)."""
+    return _snapshot_check(plan)[1]
+
+
 def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
-    """Compare each allocation's price and as-of date with the snapshot file it names."""
+    return _snapshot_check(plan)[0]
+
+
+def _snapshot_check(plan: LaunchPlan) -> tuple[list[str], list[str]]:
+    """Compare each allocation's price, as-of date and GPU with the snapshot file it names:
+    (disagreements, allocations that could not be checked and why)."""
     from gpucost.catalog.snapshot import read_snapshot_file
     from gpucost.errors import InputError
 
@@ -116,13 +143,23 @@ def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
     paths = {str(f.get("provider")): Path(str(f.get("path"))) for f in files
              if isinstance(f, dict) and f.get("path")}
     reasons: list[str] = []
+    unchecked: list[str] = []
     tables = {}
     for alloc in plan.allocations:
         if alloc.pricing == "capacity_block":  # a block's fee is not a snapshot price
             continue
         path = paths.get(alloc.provider)
-        if path is None or not path.is_file():
-            continue  # not at hand (planned on another machine): nothing to compare with
+        where = f"allocations[{alloc.index}] ({alloc.provider} {alloc.region} " \
+                f"{alloc.instance_type} {alloc.pricing})"
+        # A relative path names a file relative to wherever `gpucost plan` ran: from any
+        # other folder it would compare with the wrong file, or none.
+        why = ("the plan names no snapshot file for it" if path is None else
+               f"the plan records the relative path {path} (planned by an older gpucost)"
+               if not path.is_absolute() else
+               f"{path} is not on this machine" if not path.is_file() else "")
+        if why:
+            unchecked.append(f"{where}: price not checked against its snapshot: {why}")
+            continue
         if path not in tables:
             try:
                 tables[path] = read_snapshot_file(path)
@@ -135,8 +172,6 @@ def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
         rows = offers[(offers["provider"] == alloc.provider) & (offers["region"] == alloc.region)
                       & (offers["instance_type"] == alloc.instance_type)
                       & (offers["pricing"] == alloc.pricing)]
-        where = f"allocations[{alloc.index}] ({alloc.provider} {alloc.region} " \
-                f"{alloc.instance_type} {alloc.pricing})"
         if rows.empty:
             reasons.append(f"{where}: no such offer in the snapshot it was planned from "
                            f"({path}); plan again")
@@ -151,4 +186,9 @@ def _snapshot_disagreements(plan: LaunchPlan) -> list[str]:
             reasons.append(f"{where}: as_of {alloc.as_of}, but the snapshot {path} says "
                            f"{as_of} (the plan was edited, or the snapshot refreshed since): "
                            "plan again")
-    return reasons
+        gpu, count = str(row["gpu"]), int(row["gpu_count"])
+        if (gpu, count) != (alloc.gpu, alloc.gpu_count):
+            reasons.append(f"{where}: {alloc.gpu_count} x {alloc.gpu} per instance, but the "
+                           f"snapshot {path} says {count} x {gpu}: the file was edited; "
+                           "plan again")
+    return reasons, unchecked

@@ -164,40 +164,139 @@ def grid_point(index: int) -> tuple[float, float]:
 
 
 def fit_from_grid(log_pred: np.ndarray, log_obs: np.ndarray,
-                  keep: np.ndarray | None = None) -> int:
-    """Grid index minimising the squared log error over the kept cases."""
+                  keep: np.ndarray | None = None, elementwise: float | None = None) -> int:
+    """Grid index minimising the squared log error over the kept cases (with
+    ``elementwise_bytes`` held at ``elementwise`` when given)."""
     keep = np.ones(log_obs.shape, dtype=bool) if keep is None else keep
     err = ((log_pred[:, keep] - log_obs[keep]) ** 2).sum(axis=1)
+    if elementwise is not None:
+        column = int(np.argmin(np.abs(ELEMENTWISE_GRID - elementwise)))
+        err = np.where(np.arange(len(err)) % len(ELEMENTWISE_GRID) == column, err, np.inf)
     return int(np.argmin(err))
+
+
+# Stacks that take another stack's constants and are not fitted themselves: Megatron-LM /
+# Megatron-Core as teams run it at scale (its README's GPT-3 175B scaling, Meta's Llama 3
+# 405B) reaches about what PyTorch-native stacks reach. Its four rows from two reports
+# cannot carry constants of their own (fitted alone they gave gemm efficiency 0.95, a
+# "megatron" 1.5-2x too fast on other runs), and fitted into the default they pull the
+# typical team's constants toward 16,000-GPU runs; they judge the default instead.
+USES_CONSTANTS_OF = {"megatron": "pytorch"}
+# A stack measured by fewer sources than this fits its gemm efficiency only and shares
+# the default stack's elementwise traffic: two constants on one or two reports fit the
+# reports, not the stack.
+MIN_SOURCES_FOR_TWO_CONSTANTS = 3
+
+
+TIME_SPLIT = "2024-01"   # the time split fits on rows published before this month
 
 
 @dataclass(frozen=True)
 class Judgement:
-    names: list[str]
+    """Each published throughput predicted by fits that did not see it, three ways."""
+
+    runs: tuple[ThroughputRun, ...]
     observed: np.ndarray
-    predicted: np.ndarray                  # leave-one-out predictions
+    row_out: np.ndarray        # fit without this row (leave-one-out)
+    source_out: np.ndarray     # fit without every row of its source (leave-one-source-out)
+    time_split: np.ndarray     # fit on rows published before TIME_SPLIT; nan for those
+    own_data: np.ndarray       # bool: with its source out, the fit still had rows of the
+    #                            same GPU, stack and precision class
     fitted: dict[str, tuple[float, float]]  # per stack, the fit on all its runs
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """log(observed / predicted) leave-one-source-out: what the range is built on."""
+        return np.log(self.observed / self.source_out)
+
+
+def fit_stacks(grid: np.ndarray, log_obs: np.ndarray, stacks: np.ndarray,
+               groups: np.ndarray, keep: np.ndarray,
+               default_stack: str = "pytorch") -> dict[str, int]:
+    """Grid index of each stack's fit on the ``keep`` cases. A stack with no kept case
+    takes the default stack's fit (what a user of an unmeasured stack gets), and that
+    failing, one fit on every kept case; one with few sources shares the default
+    stack's elementwise traffic (MIN_SOURCES_FOR_TWO_CONSTANTS)."""
+    default = keep & (stacks == default_stack)
+    base = fit_from_grid(grid, log_obs, default if default.any() else keep) \
+        if keep.any() else None
+    out: dict[str, int] = {}
+    if base is None:
+        return out
+    for stack in sorted(set(stacks)):
+        train = keep & (stacks == stack)
+        if stack in USES_CONSTANTS_OF:
+            target = keep & (stacks == USES_CONSTANTS_OF[stack])
+            out[stack] = fit_from_grid(grid, log_obs, target) if target.any() else base
+        elif not train.any():
+            out[stack] = base
+        elif stack != default_stack and len(set(groups[stacks == stack])) < \
+                MIN_SOURCES_FOR_TWO_CONSTANTS:
+            # (counted over all its rows: holding a source out to judge the fit must not
+            # change the fit's form)
+            out[stack] = fit_from_grid(grid, log_obs, train, grid_point(base)[1])
+        else:
+            out[stack] = fit_from_grid(grid, log_obs, train)
+    return out
+
+
+def fit_and_predict(grid: np.ndarray, log_obs: np.ndarray, stacks: np.ndarray,
+                    groups: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """log predictions of every case by the per-stack fits on the ``keep`` cases."""
+    out = np.full(len(log_obs), np.nan)
+    for stack, index in fit_stacks(grid, log_obs, stacks, groups, keep).items():
+        mine = stacks == stack
+        out[mine] = grid[index, mine]
+    return out
 
 
 def judge_throughput(runs: tuple[ThroughputRun, ...] | None = None) -> Judgement:
-    """Leave-one-out: each published throughput predicted by a fit without it. Each
+    """Every published throughput predicted by fits without it: without the row, without
+    its whole source, and (rows from 2024 on) by a fit on earlier rows only. Each
     software stack is fitted on its own runs (its kernels set its constants)."""
     runs = runs if runs is not None else throughput_runs()
     c = throughput_cases(runs)
     log_obs = np.log([r.tokens_per_s_per_gpu for r in runs])
     stacks = np.array([r.stack for r in runs])
+    groups = np.array([r.source_group for r in runs])
+    combo = np.array([f"{r.gpu}|{r.stack}|{r.precision_class}" for r in runs])
     grid = prediction_grid(c)
-    loo = np.empty(len(runs))
-    fitted = {}
-    for stack in sorted(set(stacks)):
-        group = stacks == stack
-        fitted[stack] = grid_point(fit_from_grid(grid, log_obs, group))
-        for i in np.flatnonzero(group):
-            keep = group.copy()
-            keep[i] = False
-            loo[i] = np.exp(grid[fit_from_grid(grid, log_obs, keep), i]) if keep.any() \
-                else np.nan
-    return Judgement(c.names, np.exp(log_obs), loo, fitted)
+    everything = np.ones(len(runs), dtype=bool)
+    fitted = {stack: grid_point(index) for stack, index in
+              fit_stacks(grid, log_obs, stacks, groups, everything).items()}
+
+    row_out = np.empty(len(runs))
+    for i in range(len(runs)):
+        keep = everything.copy()
+        keep[i] = False
+        row_out[i] = fit_and_predict(grid, log_obs, stacks, groups, keep)[i]
+    source_out = np.empty(len(runs))
+    own = np.zeros(len(runs), dtype=bool)
+    for group in sorted(set(groups)):
+        out = groups == group
+        source_out[out] = fit_and_predict(grid, log_obs, stacks, groups, ~out)[out]
+        own[out] = np.isin(combo[out], combo[~out])
+    early = np.array([r.published < TIME_SPLIT for r in runs])
+    time_split = np.where(early, np.nan, fit_and_predict(grid, log_obs, stacks, groups, early))
+    return Judgement(runs, np.exp(log_obs), np.exp(row_out), np.exp(source_out),
+                     np.exp(time_split), own, fitted)
+
+
+def judge_unfitted(runs: tuple[ThroughputRun, ...] | None = None,
+                   calib: dict[str, Calibration] | None = None) -> np.ndarray:
+    """Predicted tokens/s per GPU of the rows never fitted on (``fitted: no``), with the
+    stored constants of their stack."""
+    runs = runs if runs is not None else throughput_runs(fitted=False)
+    if not runs:
+        return np.zeros(0)
+    calib = calib or load_calibrations()
+    c = throughput_cases(runs)
+    stacks = np.array([r.stack for r in runs])
+    out = np.zeros(len(runs))
+    for stack in set(stacks):
+        mine = stacks == stack
+        out[mine] = predict_tokens_per_gpu(c, calib[stack])[mine]
+    return out
 
 
 UNPUBLISHED_CLUSTER_SIZES = (64, 256, 1024, 2048)
@@ -233,12 +332,30 @@ def predicted_gpu_hours(runs: tuple[PublishedRun, ...],
     return wall * gpus_used
 
 
-def write_calibration(fitted: dict[str, tuple[float, float]], note: str) -> str:
-    """The JSON the package reads its fitted constants from."""
-    return json.dumps({"stacks": {stack: {"gemm_efficiency": g, "elementwise_bytes": e}
-                                  for stack, (g, e) in sorted(fitted.items())},
-                       "fitted_by": "python scripts/validate_estimates.py --write",
-                       "note": note}, indent=2) + "\n"
+def write_calibration(judged: Judgement, note: str) -> str:
+    """The JSON the package reads its fitted constants and residuals from."""
+    from gpucost.performance.uncertainty import choose_tail, source_weights
+
+    res = judged.residuals
+    groups = np.array([r.source_group for r in judged.runs])
+    weights = source_weights(groups)
+    tail, _ = choose_tail(res, judged.own_data, groups)
+
+    def pairs(keep: np.ndarray) -> list[list[float]]:
+        return sorted([round(float(r), 4), round(float(w), 4)]
+                      for r, w in zip(res[keep], weights[keep], strict=True))
+
+    return json.dumps({
+        "stacks": {stack: {"gemm_efficiency": g, "elementwise_bytes": e}
+                   for stack, (g, e) in sorted(judged.fitted.items())},
+        # [log(published / predicted) tokens/s, weight 1 / rows of its source], each source
+        # predicted by a fit without it: "own" where the fit still had rows of the same
+        # GPU, stack and precision class, "extrapolated" where it had none; "tail": the
+        # residual quantile read for P10 (gpucost.performance.uncertainty).
+        "residuals": {"own": pairs(judged.own_data), "extrapolated": pairs(~judged.own_data),
+                      "tail": tail},
+        "fitted_by": "python scripts/validate_estimates.py --write",
+        "note": note}, indent=1) + "\n"
 
 
 @cache

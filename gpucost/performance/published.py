@@ -2,6 +2,10 @@
 
 ``data/throughput_runs.csv``: tokens/s (or model TFLOP/s, or MFU) per GPU of well-tuned
 stacks, with GPU count, model shape, sequence length, batch and network where reported.
+Each throughput row names its ``source_group`` (one report or repository: its rows share
+a stack, a cluster and a way of counting, so they are held out together when the model
+is judged) and ``published`` (YYYY-MM of the cited version of the source, to the month;
+the time split fits on rows published before 2024).
 ``data/training_runs.csv``: end-to-end GPU-hours of published training runs, which
 include restarts, evaluation and checkpointing (the goodput part of the model).
 Every row cites its source.
@@ -48,16 +52,27 @@ class ThroughputRun:
     tokens_per_s_per_gpu: float
     stack: str
     source: str
+    source_group: str = ""   # one report or repository: held out together when judging
+    published: str = ""      # YYYY-MM the cited version of the source was published
+
+    @property
+    def precision_class(self) -> str:
+        """fp8, or 16-bit (bf16 and fp16 run the same tensor cores)."""
+        return "fp8" if self.precision == "fp8" else "16-bit"
 
 
 @cache
-def throughput_runs() -> tuple[ThroughputRun, ...]:
+def throughput_runs(fitted: bool = True) -> tuple[ThroughputRun, ...]:
     """Rows of throughput_runs.csv, tokens/s per GPU derived from TFLOP/s or MFU where
-    that is what the source gives (with the 6 N + attention FLOPs of the shape)."""
+    that is what the source gives (with the 6 N + attention FLOPs of the shape).
+    ``fitted=False``: the rows marked ``fitted: no`` instead - judged, never fitted or
+    counted as calibration (mixture-of-experts runs, until their physics is modelled)."""
     from gpucost.job.shape import model_shape
 
     out = []
     for r in _rows("throughput_runs.csv"):
+        if (r.get("fitted", "yes") or "yes") != ("yes" if fitted else "no"):
+            continue
         params = float(r["parameters"])
         layers, hidden = _num(r["layers"]), _num(r["hidden_size"])
         seq = int(float(r["sequence_length"]))
@@ -86,7 +101,8 @@ def throughput_runs() -> tuple[ThroughputRun, ...]:
             layers=int(layers) if layers else None, hidden_size=int(hidden) if hidden else None,
             sequence_length=seq, batch_tokens=_num(r["global_batch_tokens"]),
             precision=r["precision"] or "bf16", tokens_per_s_per_gpu=tps, stack=r["stack"],
-            source=r["source"]))
+            source=r["source"], source_group=r["source_group"] or r["run"],
+            published=r["published"]))
     return tuple(out)
 
 
@@ -124,3 +140,13 @@ def published_runs() -> tuple[PublishedRun, ...]:
 def calibrated_gpus() -> frozenset[str]:
     """GPUs with at least one published throughput point."""
     return frozenset(r.gpu for r in throughput_runs())
+
+
+def precision_class(precision: str) -> str:
+    """fp8, or 16-bit (bf16/fp16/fp32 requests run the 16-bit tensor cores)."""
+    return "fp8" if precision == "fp8" else "16-bit"
+
+
+def calibrated_combinations() -> frozenset[tuple[str, str, str]]:
+    """(gpu, stack, precision class) with published throughput of their own."""
+    return frozenset((r.gpu, r.stack, r.precision_class) for r in throughput_runs())

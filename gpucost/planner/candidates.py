@@ -8,8 +8,11 @@ curve                row of ``Candidates.curves.rate``: the offer's hardware cla
 hw_class             the hardware class (GPU, GPUs per instance, link, network)
 rate                 job FLOPs/hour of one instance at ``n_min`` instances
                      (``rate(n_min) / n_min``): what divisible work gets
-mfu, mfu_method      MFU at ``n_min`` instances, and "calibrated", "uncalibrated"
-                     (no published throughput on this GPU) or "user"
+mfu, mfu_method      MFU at ``n_min`` instances, and what it stands on: "calibrated"
+                     (published throughput of this GPU, stack and precision),
+                     "extrapolated from <gpu stack precision>" or "user"
+own_data             the GPU has published data for the stack and precision (its
+                     range is the calibrated one, otherwise the wider extrapolated one)
 precision_used       the format the peak figure is for (fallback if different)
 n_min                fewest instances with a layout that fits memory (>= 1)
 n_max                instances allowed: max_instances, max_gpus, vCPU quota
@@ -34,9 +37,10 @@ import pandas as pd
 from gpucost.catalog.ecosystem import vendor_of, why_not
 from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
-from gpucost.performance import PerformanceCurves, calibrated_gpus, calibration
+from gpucost.performance import PerformanceCurves, calibration
 from gpucost.performance.curves import performance_curves
 from gpucost.performance.spot import quantile_hours
+from gpucost.performance.uncertainty import basis_of, throughput_ratio
 from gpucost.providers import LAUNCHABLE_PROVIDERS
 
 _FAMILY = re.compile(r"^([a-z]+)")
@@ -54,12 +58,25 @@ class Candidates:
     # "Best plan with each other GPU" lists them with the reason.
     excluded: dict[str, str] = field(default_factory=dict)
     # A spot cluster meets the deadline when it finishes by then with this probability
-    # (constraints.deadline_confidence; None: its expected finish meets it).
+    # (the run's deadline_confidence; None: its expected finish meets it).
     deadline_confidence: float | None = None
 
     @property
     def empty(self) -> bool:
         return self.table.empty
+
+
+# Providers whose offers are other people's hosts, each with its own uptime record.
+MARKETPLACES = ("vast",)
+
+
+def _reliable(offers: pd.DataFrame, minimum: float) -> pd.Series:
+    """Rows a ``min_reliability`` keeps: marketplace hosts at or above it (a host without
+    a figure is left out); clouds' own data centres publish no per-host figure."""
+    market = offers["provider"].isin(MARKETPLACES)
+    reliability = offers["reliability"] if "reliability" in offers else pd.Series(
+        np.nan, index=offers.index)
+    return ~market | (reliability >= minimum)
 
 
 def _restrict(offers: pd.DataFrame, constraints: Constraints,
@@ -74,6 +91,9 @@ def _restrict(offers: pd.DataFrame, constraints: Constraints,
         ("spot: never", offers["pricing"] == "on_demand" if constraints.spot == "never" else None),
         ("spot: only", offers["pricing"] == "spot" if constraints.spot == "only" else None),
         ("GPUs in the spec table", offers["gpu"].map(is_known_gpu)),
+        (f"marketplace hosts with reliability >= {constraints.min_reliability}",
+         _reliable(offers, constraints.min_reliability)
+         if constraints.min_reliability is not None else None),
         ("vendors " + ", ".join(constraints.vendors),
          offers["gpu"].map(vendor_of).isin(constraints.vendors) if constraints.vendors
          else None),
@@ -123,7 +143,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         funnel.append((f"at least {run.min_gpu_memory_gib:g} GiB per GPU", len(table)))
     if table.empty:
         return Candidates(table, funnel, notes, excluded=excluded,
-                          deadline_confidence=constraints.deadline_confidence)
+                          deadline_confidence=run.deadline_confidence)
 
     table = table.reset_index(drop=True)
     n_max = np.full(len(table), constraints.max_instances, dtype=np.int64)
@@ -152,10 +172,18 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     mfu = np.array([curves.layout(c, int(curves.counts[j])).mfu if j >= 0 else 0.0
                     for c, j in enumerate(first)])
     table["mfu"] = mfu[hw]
-    known = calibrated_gpus()
-    table["mfu_method"] = ("user" if run.utilization is not None else
-                           table["gpu"].map(lambda g: "calibrated" if g in known
-                                            else "uncalibrated"))
+    labels = {(g, p): basis_of(run, g, p)
+              for g, p in set(zip(table["gpu"], table["precision_used"], strict=True))}
+    table["mfu_method"] = [labels[g, p][0] for g, p in
+                           zip(table["gpu"], table["precision_used"], strict=True)]
+    table["own_data"] = [labels[g, p][1] for g, p in
+                         zip(table["gpu"], table["precision_used"], strict=True)]
+    if run.deadline_confidence is not None and run.utilization is None:
+        curves = at_confidence(curves, table, run.deadline_confidence)
+        table["rate"] = curves.rate[curve, j_min] / curves.counts[j_min]
+        notes.append(f"deadline_confidence {run.deadline_confidence:g}: clusters sized so "
+                     f"that the run finishes by the deadline with that probability; hours "
+                     f"and cost shown are that quantile's")
     fits = table["n_min"] <= table["n_max"]
     if not fits.all():
         funnel.append((f"a layout that fits {run.model_state_gib:,.0f} GiB of model state "
@@ -174,11 +202,15 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         gpus = sorted(set(table.loc[table["precision_used"] != run.precision, "gpu"]))
         notes.append(f"{', '.join(gpus)} lack {run.precision}: costed at "
                      f"{'/'.join(fallback)} peak instead")
-    uncalibrated = sorted(set(table.loc[table["mfu_method"] == "uncalibrated", "gpu"]))
-    if uncalibrated:
-        notes.append(f"{', '.join(uncalibrated)}: no published training throughput to "
-                     "calibrate on; speed follows from datasheet peak and memory bandwidth "
-                     "only")
+    extrapolated = table.loc[table["mfu_method"].str.startswith("extrapolated"),
+                             ["gpu", "mfu_method"]].drop_duplicates()
+    if len(extrapolated):
+        by_source = extrapolated.groupby("mfu_method")["gpu"].apply(sorted)
+        notes.append(f"No published throughput of the {run.stack} stack at this precision "
+                     "on " + "; ".join(f"{', '.join(gpus)} ({label})"
+                                       for label, gpus in by_source.items())
+                     + ": constants fitted on other GPUs, with the wider range of such "
+                     "extrapolations")
     defaults = sorted({d for c in set(table["hw_class"]) for d in curves.classes.defaults[c]})
     for text in defaults:
         notes.append(f"Some offers: {text} (conservative)")
@@ -197,7 +229,24 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
                      f"{curves.shape.experts} experts, {curves.shape.experts_per_token} per "
                      f"token, expert width {curves.shape.expert_hidden_size:,.0f} (set them "
                      "in model:)")
-    return Candidates(table, funnel, notes, curves, excluded, constraints.deadline_confidence)
+    return Candidates(table, funnel, notes, curves, excluded, run.deadline_confidence)
+
+
+def at_confidence(curves: PerformanceCurves, table: pd.DataFrame,
+                  confidence: float) -> PerformanceCurves:
+    """``curves`` with every rate at the throughput reached with probability
+    ``confidence`` (its class's calibrated or extrapolated range), so that every mode
+    sizes clusters to finish by the deadline at that confidence."""
+    from dataclasses import replace
+
+    classes = len(curves.classes.keys)
+    ratio = np.ones(classes)
+    own = table.groupby("hw_class")["own_data"].all()
+    for c, mine in own.items():
+        ratio[int(c)] = throughput_ratio(1.0 - confidence, bool(mine))
+    # Rows are [on-demand classes; spot classes]: both pricings of a class share it.
+    ratio = np.concatenate([ratio, ratio])
+    return replace(curves, rate=curves.rate * ratio[:, None])
 
 
 def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
@@ -209,7 +258,7 @@ def candidates_for_job(offers: pd.DataFrame, runs: tuple[RunSpec, ...],
     out = []
     for run in runs:
         key = (run.precision, run.utilization, run.parameters, run.sequence_length,
-               run.memory_gib, run.min_gpu_memory_gib)
+               run.memory_gib, run.min_gpu_memory_gib, run.stack, run.deadline_confidence)
         if key not in built:
             built[key] = build_candidates(offers, run, constraints, assumptions, quotas)
         out.append(built[key])

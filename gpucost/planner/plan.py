@@ -12,19 +12,22 @@ fields may be added, never renamed or removed without bumping the version.
       "assumptions": {...},                 utilization model, scaling, spot overhead
       "allocations": [{"run", "provider", "region", "zone", "instance_type", "gpu",
                        "gpu_count", "pricing", "instances", "hours", "usd_per_hour",
-                       "cost_usd", "precision_used", "as_of",
+                       "cost_usd", "precision_used", "as_of", "hours_p10", "hours_p90",
+                       "cost_usd_p10", "cost_usd_p90", "basis",
                        "layout": {"data_parallel", "tensor_parallel", "pipeline_parallel",
                                   "zero_stage", "micro_batch", "activation_checkpointing",
                                   "memory_gib_per_gpu", "mfu", "comm_fraction",
                                   "tokens_per_s"} | null,
                        "work_share", "flops_per_hour"}],   (both null unless divisible)
-      "totals": {"cost_usd", "hours", "gpu_hours"},
+      "totals": {"cost_usd", "hours", "gpu_hours", "hours_p10", "hours_p90",
+                 "cost_usd_p10", "cost_usd_p90"},   P10-P90: see "assumptions.range"
       "baseline": {...} | null,             the cheapest plan on the GPU a $/GPU-hour
                                             ranking picks that still meets the deadline
       "naive_baseline": {...} | null,       the cheapest-$/GPU-hour offer alone, if that
                                             is another GPU (it cannot meet the deadline)
       "over_budget": {...} | null,          the plan the budget rules out, when it binds
       "alternatives": [{"gpu", "cost_usd", "hours", "instance_type", "offers",
+                        "cost_usd_p10", "cost_usd_p90", "toss_up",
                         "allocations": [...], ...}],
       "snapshot": {"files": [{"provider", "path", "date"}], "oldest_as_of"},
       "solver": {"name", "status", "seconds"},
@@ -100,10 +103,26 @@ class Allocation:
     # (equal parts each), and the job FLOPs one instance does per working hour.
     work_share: float | None = None
     flops_per_hour: float | None = None
+    # The P10-P90 range of the hours (gpucost.performance.uncertainty; None where not
+    # estimated), and what the throughput stands on: "calibrated", "extrapolated from
+    # <gpu stack precision>" or "utilization fixed by the job".
+    hours_p10: float | None = None
+    hours_p90: float | None = None
+    basis: str = ""
 
     @property
     def cost_usd(self) -> float:
         return self.instances * self.hours * self.usd_per_hour
+
+    @property
+    def cost_usd_p10(self) -> float | None:
+        return None if self.hours_p10 is None else \
+            self.instances * self.hours_p10 * self.usd_per_hour
+
+    @property
+    def cost_usd_p90(self) -> float | None:
+        return None if self.hours_p90 is None else \
+            self.instances * self.hours_p90 * self.usd_per_hour
 
     @property
     def gpu_hours(self) -> float:
@@ -112,6 +131,8 @@ class Allocation:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["cost_usd"] = self.cost_usd
+        data["cost_usd_p10"] = self.cost_usd_p10
+        data["cost_usd_p90"] = self.cost_usd_p90
         return data
 
 
@@ -132,6 +153,17 @@ class Alternative:
     meets_deadline: bool
     note: str = ""
     allocations: tuple[Allocation, ...] = ()
+    # Its cost lies inside the chosen plan's P10-P90 cost range: the model cannot tell
+    # which of the two is cheaper.
+    toss_up: bool = False
+
+    @property
+    def cost_usd_p10(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p10")
+
+    @property
+    def cost_usd_p90(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p90")
 
     @property
     def offers(self) -> int:
@@ -159,8 +191,15 @@ class Alternative:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "allocations"}
         data["offers"] = self.offers
+        data["cost_usd_p10"] = self.cost_usd_p10
+        data["cost_usd_p90"] = self.cost_usd_p90
         data["allocations"] = [a.to_json() for a in self.allocations]
         return data
+
+
+def _range_sum(allocations, name: str) -> float | None:
+    values = [getattr(a, name) for a in allocations]
+    return None if not values or any(v is None for v in values) else sum(values)
 
 
 class AllocationTotals:
@@ -180,6 +219,24 @@ class AllocationTotals:
     @property
     def gpu_hours(self) -> float:
         return sum(a.gpu_hours for a in self.allocations)
+
+    @property
+    def hours_p10(self) -> float | None:
+        values = [a.hours_p10 for a in self.allocations]
+        return None if not values or None in values else max(values)
+
+    @property
+    def hours_p90(self) -> float | None:
+        values = [a.hours_p90 for a in self.allocations]
+        return None if not values or None in values else max(values)
+
+    @property
+    def cost_usd_p10(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p10")
+
+    @property
+    def cost_usd_p90(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p90")
 
     @property
     def instances(self) -> int:
@@ -229,7 +286,10 @@ class Plan(AllocationTotals):
             "assumptions": self.assumptions,
             "allocations": [a.to_json() for a in self.allocations],
             "totals": {"cost_usd": self.cost_usd, "hours": self.hours,
-                       "gpu_hours": self.gpu_hours},
+                       "gpu_hours": self.gpu_hours,
+                       "hours_p10": self.hours_p10, "hours_p90": self.hours_p90,
+                       "cost_usd_p10": self.cost_usd_p10,
+                       "cost_usd_p90": self.cost_usd_p90},
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "naive_baseline": self.naive.to_dict() if self.naive else None,
             "over_budget": self.over_budget.to_dict() if self.over_budget else None,

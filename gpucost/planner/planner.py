@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,40 @@ MODE_SOLVERS: dict[str, ModeSolver] = {
 
 def solve_mode(job: JobSpec, cands: list[Candidates],
                constraints: Constraints | None = None) -> ModeResult:
-    """Solve ``job``'s mode over prepared candidates."""
-    return MODE_SOLVERS[job.mode](cands, job.runs, constraints or job.constraints,
-                                  job.assumptions)
+    """Solve ``job``'s mode over prepared candidates (allocations with their range)."""
+    result = MODE_SOLVERS[job.mode](cands, job.runs, constraints or job.constraints,
+                                    job.assumptions)
+    result.allocations = [with_range(a, job) for a in result.allocations]
+    return result
+
+
+def with_range(alloc: Allocation, job: JobSpec) -> Allocation:
+    """``alloc`` with its P10-P90 hours and basis label. Under ``deadline_confidence`` q
+    the planned hours are the q-quantile's; the range is around the central estimate."""
+    from gpucost.performance.uncertainty import basis_of, throughput_ratio
+
+    run = next((r for r in job.runs if r.name == alloc.run), job.runs[0])
+    label, own = basis_of(run, alloc.gpu, alloc.precision_used)
+    if run.utilization is not None:
+        return replace(alloc, hours_p10=alloc.hours, hours_p90=alloc.hours, basis=label)
+    training = max(alloc.hours - job.assumptions.startup_hours, 0.0)
+    fixed = alloc.hours - training       # start-up: outside the model's range
+    if run.deadline_confidence is not None:  # back to the central estimate
+        training *= throughput_ratio(1.0 - run.deadline_confidence, own)
+    return replace(alloc, basis=label,
+                   hours_p10=fixed + training / throughput_ratio(0.9, own),
+                   hours_p90=fixed + training / throughput_ratio(0.1, own))
+
+
+def mark_toss_ups(plan: Plan) -> None:
+    """Alternatives meeting the deadline whose cost lies inside the plan's P10-P90 cost
+    range: the model cannot tell which is cheaper."""
+    low, high = plan.cost_usd_p10, plan.cost_usd_p90
+    if low is None or high is None or not plan.allocations:
+        return
+    plan.alternatives = [replace(a, toss_up=bool(
+        a.meets_deadline and a.cost_usd is not None and low <= a.cost_usd <= high))
+        for a in plan.alternatives]
 
 
 def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates:
@@ -201,11 +233,37 @@ def _over_budget(job: JobSpec, cands: list[Candidates],
                         "budget"), fits + "."
 
 
+def stack_effect(job: JobSpec, cands: list[Candidates],
+                 allocations: list[Allocation]) -> dict[str, float]:
+    """What the ``stack`` label changes: hours of the plan's first cluster under each
+    other stack, as a multiple of its hours under the job's."""
+    from gpucost.job.spec import STACKS
+    from gpucost.performance import estimate
+
+    run = job.runs[0]
+    if not allocations or not cands or cands[0].empty or run.utilization is not None:
+        return {}
+    a = allocations[0]
+    t = cands[0].table
+    rows = t[(t["provider"] == a.provider) & (t["region"] == a.region)
+             & (t["instance_type"] == a.instance_type) & (t["pricing"] == a.pricing)]
+    if rows.empty:
+        return {}
+    offer = rows.iloc[0].to_dict()
+    base = estimate(run, offer, a.instances, job.assumptions)
+    out = {}
+    for stack in STACKS:
+        if stack != run.stack:
+            other = estimate(replace(run, stack=stack), offer, a.instances, job.assumptions)
+            if base.fits and other.fits:
+                out[stack] = round(other.hours / base.hours, 2)
+    return out
+
+
 def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
-                 spot_in_play: bool) -> dict:
+                 spot_in_play: bool, allocations: list[Allocation] | None = None) -> dict:
     from gpucost.performance import calibration
     from gpucost.performance.goodput import describe
-    from gpucost.performance.published import published_runs, throughput_runs
     from gpucost.performance.spot import describe as describe_spot
 
     mfu: dict[str, dict] = {}
@@ -234,8 +292,10 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                         "sequence_length": shape.sequence_length,
                         "batch_tokens": shape.batch_tokens,
                         "derived": list(shape.derived)},
-        "utilization_sources": sorted({r.source.split(",")[0] + ", " + r.name
-                                       for r in (*throughput_runs(), *published_runs())}),
+        "mfu_definition": MFU_DEFINITION,
+        "stack_effect": stack_effect(job, cands, allocations or []),
+        "range": range_text(run),
+        "utilization_sources": utilization_sources(run.stack),
         "goodput": describe(job.assumptions),
         "precision": (f"Precision: fp8 runs linear layers at {calib.fp8_gemm_speedup:g}x "
                       "their bf16 speed "
@@ -248,6 +308,46 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                          "FLOPs / (time x dense peak)",
         "billing": "per second",
     }
+
+
+# One MFU definition everywhere (layouts, assumptions, validation): model FLOPs per token
+# (6 x activated parameters + causal-free attention 12 L h s, PaLM's convention, no
+# recomputation) x tokens/s over the dense peak of the precision used.
+MFU_DEFINITION = ("MFU = model FLOPs per token (6 x activated parameters + 12 x layers x "
+                  "hidden x sequence for attention; recomputation not counted) x tokens/s "
+                  "/ dense datasheet peak at the precision used")
+
+
+def range_text(run: RunSpec) -> str:
+    """What the P10-P90 range printed with hours and cost means."""
+    from gpucost.performance.uncertainty import throughput_ratio
+
+    if run.utilization is not None:
+        return "none: the job fixes the utilization, so the hours follow from it alone"
+    own = (throughput_ratio(0.1, True), throughput_ratio(0.9, True))
+    other = (throughput_ratio(0.1, False), throughput_ratio(0.9, False))
+    return (f"P10-P90 of published / predicted throughput, each source predicted by a "
+            f"fit without it: {own[0]:.2f}x to {own[1]:.2f}x where the GPU has data for the "
+            f"stack and precision, {other[0]:.2f}x to {other[1]:.2f}x where extrapolated. "
+            "Failures and restarts (goodput) are outside it.")
+
+
+def utilization_sources(stack: str) -> list[str]:
+    """The published runs the stack's constants were fitted on (the source up to its
+    first comma, which keeps brackets balanced), and the end-to-end runs that judge it."""
+    from gpucost.performance.fit import USES_CONSTANTS_OF
+    from gpucost.performance.published import published_runs, throughput_runs
+
+    fitted_on = USES_CONSTANTS_OF.get(stack, stack)
+    out = set()
+    for r in (*throughput_runs(), *published_runs()):
+        if r.stack not in (stack, fitted_on):
+            continue
+        head = r.source.split(",")[0]
+        if head.count("(") != head.count(")") or head.count("[") != head.count("]"):
+            head = r.source.split("(")[0].strip()
+        out.add(f"{head}, {r.name}")
+    return sorted(out)
 
 
 def _requirements(job: JobSpec, allocations: list) -> dict:
@@ -270,7 +370,8 @@ def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
                      for a in allocations],
                     pd.concat(searched) if searched else offers.iloc[:0], today)
     return {
-        "files": [{"provider": f.provider, "path": str(f.path),
+        # absolute: `launch` checks prices against this file from any folder
+        "files": [{"provider": f.provider, "path": str(Path(f.path).resolve()),
                    "date": f.date.isoformat() if f.dated else None, "dated": f.dated,
                    "newest_as_of": f.newest_as_of.isoformat() if f.newest_as_of else None,
                    **({"origin": f.origin} if f.origin else {})}
@@ -391,10 +492,12 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
              .isoformat(timespec="minutes"),
              "deadline_hours": min(r.deadline_hours for r in job.runs),
              "budget_usd": job.constraints.budget_usd, "runs": len(job.runs),
+             "deadline_confidence": job.runs[0].deadline_confidence,
              "source": job.source},
         requirements=_requirements(job, result.allocations),
         assumptions=_assumptions(job, cands, chosen,
-                                 any(a.pricing == "spot" for a in result.allocations)),
+                                 any(a.pricing == "spot" for a in result.allocations),
+                                 result.allocations),
         allocations=result.allocations, status=result.status, solver=result.solver,
         snapshot=_snapshot_info(catalog, result.allocations, cands, now.date()),
         notes=list(result.notes),
@@ -415,4 +518,5 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
         plan.naive = _naive(job, cands, plan.baseline)
         excluded = {g: why for c in cands for g, why in c.excluded.items()}
         plan.alternatives = _alternatives(job, per_gpu, chosen, excluded)
+        mark_toss_ups(plan)
     return plan

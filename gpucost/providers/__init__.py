@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "gcp": "gpucost.providers.gcp:GcpProvider",
     "azure": "gpucost.providers.azure:AzureProvider",
     "lambda": "gpucost.providers.lambda_cloud:LambdaProvider",
+    "vast": "gpucost.providers.vast:VastProvider",
 }
 ENTRY_POINT_GROUP = "gpucost.providers"
 # The providers `gpucost launch` can start instances on (its backends,

@@ -36,3 +36,16 @@ def merge_with_previous(fresh: pd.DataFrame, previous: pd.DataFrame,
         # saying it again here printed each unknown-GPU warning twice.
         warnings.simplefilter("ignore", UnknownGpuWarning)
         return sort_offers(coerce_offers(merged, f"{provider} refresh"))
+
+
+def merge_concurrent(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
+    """One snapshot from two refreshes that wrote the same file at once: per offer, the
+    fresh row over a stale carry-over, then the newer ``as_of``, then ours. (A row one
+    of them dropped, because its region no longer sells it, survives from the other.)"""
+    both = pd.concat([ours.assign(_ours=0), theirs.assign(_ours=1)], ignore_index=True)
+    both = both.sort_values(["stale", "as_of", "_ours"], ascending=[True, False, True],
+                            kind="stable")
+    merged = both.drop_duplicates(OFFER_KEY, keep="first").drop(columns="_ours")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownGpuWarning)
+        return sort_offers(coerce_offers(merged, "concurrent refresh"))

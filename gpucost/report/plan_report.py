@@ -127,9 +127,11 @@ def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
             rows.append([a.gpu, "-", "-", "-", "-", "-", a.note])
             continue
         mixed = a.offers > 1
+        note = "; ".join(x for x in ("toss-up: cost inside this plan's P10-P90 range"
+                                     if a.toss_up else "", a.note) if x)
         rows.append([a.gpu, f"mix of {a.offers} offers:" if mixed else a.instance_type,
                      "" if mixed else a.region, str(a.instances), money(a.cost_usd),
-                     hours_text(a.hours) if a.hours is not None else "-", a.note])
+                     hours_text(a.hours) if a.hours is not None else "-", note])
         if mixed:  # the offers of the mix, so no count reads as one offer's
             rows += [["", f"  {x.instance_type}" + (" (spot)" if x.pricing == "spot" else ""),
                       x.region, str(x.instances), money(x.cost_usd), "", ""]
@@ -210,6 +212,22 @@ def _percent(p: float) -> str:
     return f"{p:.0%}"
 
 
+def _range_lines(plan: Plan) -> list[str]:
+    """The P10-P90 range of the total, and what it means for the deadline."""
+    low, high = plan.hours_p10, plan.hours_p90
+    if low is None or high is None or high <= low:
+        return []
+    confidence = plan.job.get("deadline_confidence")
+    lines = [f"Range P10-P90: {money(plan.cost_usd_p10)} to {money(plan.cost_usd_p90)}, "
+             f"done in {hours_text(low)} to {hours_text(high)}"
+             + (f" (planned at P{confidence * 100:.0f}, deadline_confidence {confidence:g})"
+                if confidence else " (planned at the central estimate)") + "."]
+    if not confidence and high > plan.job["deadline_hours"]:
+        lines.append("The P90 finish is after the deadline: set deadline_confidence: 0.9 to "
+                     "size the cluster so that nine runs in ten finish in time.")
+    return lines
+
+
 def _spot_in_play(plan: Plan) -> bool:
     shown = [*plan.allocations,
              *(a for alt in (plan.baseline, plan.over_budget) if alt for a in alt.allocations),
@@ -228,9 +246,12 @@ def _prices_line(snap: dict) -> str:
     if not snap.get("price_age"):  # a plan written before price ages were recorded
         return f"Prices: oldest price searched as of {snap.get('oldest_as_of')}.{where}"
     age = PriceAge.from_json(snap["price_age"])
-    used = (f"Oldest price used: {age.used_text()}" if age.oldest_used
-            else f"Prices: none used; oldest searched as of {age.oldest_searched}")
-    return f"{used}; {age.searched_text()}.{where}"
+    if age.oldest_used:
+        return f"Oldest price used: {age.used_text()}; {age.searched_text()}.{where}"
+    if age.oldest_searched is None:
+        return f"Prices: none used; no offers searched.{where}"
+    return (f"Prices: none used; oldest searched as of {age.oldest_searched}; "
+            f"{age.searched_text()}.{where}")
 
 
 def render_plan(plan: Plan, markdown: bool = False) -> str:
@@ -261,7 +282,7 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
         lines += ["", f"{bold}Total: {money(plan.cost_usd)}, done in "
                   f"{hours_text(plan.hours)}, {sig(plan.gpu_hours, 3)} GPU-hours"
                   f"{bold} (solver: {plan.solver['name']}, "
-                  f"{plan.solver['seconds']:.2f} s)"]
+                  f"{plan.solver['seconds']:.2f} s)", *_range_lines(plan)]
         lines += spot_lines(plan.allocations)
         lines += capacity_lines(plan.allocations)
     baseline = _baseline_lines(plan)
@@ -278,8 +299,19 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
         parts = [f"{g} ({v['method']})" for g, v in util.items()]
         lines += ["Throughput: modelled per layout for the "
                   f"{plan.assumptions['calibration']['stack']} stack, " + ", ".join(parts)
-                  + "; calibrated on published training throughput (see --output json: "
+                  + " (published runs behind it: --output json, "
                   "assumptions.utilization_sources)."]
+    effect = plan.assumptions.get("stack_effect")
+    if effect:
+        lines.append(f"Stack {plan.assumptions['calibration']['stack']}: the same cluster "
+                     "would take " + ", ".join(
+                         f"the same hours under {k}" if v == 1 else
+                         f"{v:g}x the hours under {k}" for k, v in effect.items())
+                     + " (unsure which you run? plan with each).")
+    if plan.assumptions.get("mfu_definition"):
+        lines.append(plan.assumptions["mfu_definition"] + ".")
+    if plan.assumptions.get("range") and plan.status == "optimal":
+        lines.append("Range: " + plan.assumptions["range"])
     lines.append(plan.assumptions["goodput"])
     if plan.assumptions.get("precision"):
         lines.append(plan.assumptions["precision"])

@@ -147,10 +147,11 @@ def test_the_models_own_range_is_used_when_it_gives_one(shipped, monkeypatch):
         est = real(run, offer, instances, assumptions)
         startup = (assumptions.startup_hours if assumptions else 0.25)
         train = est.hours - startup
-        return SimpleNamespace(**asdict(est) | {"layout": est.layout},
-                               hours_p10=startup + train * 0.9,
-                               hours_p90=startup + train * 1.3,
-                               basis="calibrated (test)")
+        # Estimate now has these fields itself (issue 15 part B): override them.
+        return SimpleNamespace(**asdict(est) | {"layout": est.layout,
+                                                "hours_p10": startup + train * 0.9,
+                                                "hours_p90": startup + train * 1.3,
+                                                "basis": "calibrated (test)"})
 
     monkeypatch.setattr(performance, "estimate", with_range)
     job = gpucost.load_job(EXAMPLES / "llama-7b.yaml")

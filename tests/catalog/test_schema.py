@@ -16,7 +16,7 @@ from gpucost.catalog.schema import (
 )
 from gpucost.errors import InputError
 
-OPTIONAL = ("zone", "stale", "network_gbps", "rdma", "gpu_link")
+OPTIONAL = ("zone", "stale", "network_gbps", "rdma", "gpu_link", "reliability")
 REQUIRED = [c for c in OFFER_COLUMNS if c not in OPTIONAL]
 
 

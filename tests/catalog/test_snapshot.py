@@ -21,12 +21,14 @@ from gpucost.catalog.snapshot import (
 )
 from gpucost.errors import InputError
 
-HEADER = ",".join(OFFER_COLUMNS)
+# What files hold: the optional reliability column is written only when a row has one.
+WRITTEN_COLUMNS = [c for c in OFFER_COLUMNS if c != "reliability"]
+HEADER = ",".join(WRITTEN_COLUMNS)
 AUG1 = dt.date(2025, 8, 1)
 
 
 def _csv_line(row: dict[str, str]) -> str:
-    return ",".join(row[c] for c in OFFER_COLUMNS)
+    return ",".join(row[c] for c in WRITTEN_COLUMNS)
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]], header: str = HEADER) -> Path:

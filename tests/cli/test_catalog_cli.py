@@ -191,7 +191,12 @@ def test_stale_snapshot_warns_on_stderr(run_cli, tmp_path, snapshot_writer):
 def test_prices_against_shipped_snapshot(run_cli):
     shipped = shipped_snapshot_dir()
     everything = _json(run_cli("prices", "--snapshot", shipped, "-o", "json"))
-    assert {r["provider"] for r in everything} == {"aws", "gcp", "azure", "lambda"}
+    assert {r["provider"] for r in everything} == {"aws", "gcp", "azure", "lambda", "oci",
+                                                   "nebius", "runpod", "vast"}
+    assert all(r["source"] and r["as_of"] for r in everything)
+    for gpu in ("MI300X", "GB200"):  # AMD and Grace-Blackwell offers answer offline
+        assert {r["gpu"] for r in _json(run_cli("prices", "--snapshot", shipped, "--gpu",
+                                                gpu, "-o", "json"))} == {gpu}
     assert all(list(r) == ALL_COLUMNS for r in everything)
     result = run_cli("prices", "--snapshot", shipped, "--gpu", "L4",
                      "--sort", "usd_per_pflop_hour", "-o", "json")

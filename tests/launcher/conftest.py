@@ -54,6 +54,18 @@ def no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 DELETE = "<delete>"
 
 
+def content_plan_id(data: dict[str, Any]) -> str:
+    """The id ``gpucost plan`` gives plan JSON ``data`` (a hash of what it launches)."""
+    from gpucost.launcher.plan_file import parse_plan
+    from gpucost.planner.plan import make_plan_id
+
+    try:
+        plan = parse_plan(data, "plan")
+    except Exception:  # noqa: BLE001 - a hostile plan keeps its id; the parser refuses it
+        return str(data.get("plan_id"))
+    return make_plan_id(plan.job_name, plan.mode, plan.allocations)
+
+
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
@@ -63,10 +75,12 @@ def plan_file(tmp_path: Path) -> Callable[..., Path]:
     """Write fixture ``name`` (fresh prices: dated today) with ``changes`` applied.
 
     ``changes`` maps dotted paths to values: ``{"job.budget_usd": 1.0}``; a value of
-    ``"<delete>"`` removes the key.
+    ``"<delete>"`` removes the key. The plan id is then recomputed from the contents (as
+    ``gpucost plan`` would give it) unless ``changes`` sets it or ``rehash`` is False:
+    a test of one guard is not refused by the id check instead.
     """
 
-    def write(name: str, changes: dict[str, Any] | None = None) -> Path:
+    def write(name: str, changes: dict[str, Any] | None = None, rehash: bool = True) -> Path:
         data = json.loads((FIXTURES / name).read_text())
         data["snapshot"]["oldest_as_of"] = today()
         for dotted, value in (changes or {}).items():
@@ -80,6 +94,8 @@ def plan_file(tmp_path: Path) -> Callable[..., Path]:
                 node[int(last)] = value
             else:
                 node[last] = value
+        if rehash and "plan_id" not in (changes or {}):
+            data["plan_id"] = content_plan_id(data)
         path = tmp_path / f"plan-{len(list(tmp_path.glob('plan-*')))}-{name}"
         path.write_text(json.dumps(data))
         return path

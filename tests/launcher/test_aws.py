@@ -117,14 +117,14 @@ def test_launch_creates_tagged_instances(aws, plan_file, run_cli):
     for inst in running:
         by_type.setdefault(inst["InstanceType"], []).append(inst)
         assert inst["ImageId"] == IMAGE
-        assert tags(inst)["gpucost:plan-id"] == "bert-ft-1a2b3c4d"
+        assert tags(inst)["gpucost:plan-id"] == "bert-ft-95f7b301"
         assert tags(inst)["gpucost:job"] == "bert-ft"
-        assert tags(inst)["Name"].startswith("bert-ft-1a2b3c4d-")
+        assert tags(inst)["Name"].startswith("bert-ft-95f7b301-")
     assert len(by_type["g5.xlarge"]) == 2 and len(by_type["p3.2xlarge"]) == 1
     assert {i["Placement"]["AvailabilityZone"] for i in by_type["g5.xlarge"]} == {"us-east-1a"}
     assert by_type["p3.2xlarge"][0].get("InstanceLifecycle") == "spot"
     assert "InstanceLifecycle" not in by_type["g5.xlarge"][0]
-    assert "Launched 3 instance(s) for plan bert-ft-1a2b3c4d" in out
+    assert "Launched 3 instance(s) for plan bert-ft-95f7b301" in out
 
 
 def test_spot_market_options_sent(aws, plan_file):
@@ -205,11 +205,11 @@ def test_placement_group_for_multinode_single_mode(aws, plan_file):
     result = launch_plan(plan, backends, echo=lambda _: None)
     assert len(result.instances) == 2
     [created] = aws.pgs.created
-    assert created["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c-0"
+    assert created["GroupName"] == "gpucost-llm-pretrain-7b2aa981-0"
     assert created["Strategy"] == "cluster"
-    assert [p["Placement"] for p in sent] == [{"GroupName": "gpucost-llm-pretrain-9f8e7d6c-0"}] * 2
+    assert [p["Placement"] for p in sent] == [{"GroupName": "gpucost-llm-pretrain-7b2aa981-0"}] * 2
     backends["aws"].terminate(result.instances, timeout=5)
-    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-9f8e7d6c-0"]
+    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-7b2aa981-0"]
 
 
 def test_no_placement_group_for_divisible(aws, plan_file):
@@ -225,10 +225,10 @@ def test_rollback_deletes_created_placement_group(aws, plan_file):
     with pytest.raises(CapacityError, match="rolled back"):
         launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
                     echo=lambda _: None)
-    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-9f8e7d6c-0"]
+    assert [d["GroupName"] for d in aws.pgs.deleted] == ["gpucost-llm-pretrain-7b2aa981-0"]
     ec2 = boto3.client("ec2", region_name=REGION)
     assert ec2.describe_security_groups(Filters=[{  # the cluster group goes too
-        "Name": "group-name", "Values": ["gpucost-llm-pretrain-9f8e7d6c"]}])["SecurityGroups"] == []
+        "Name": "group-name", "Values": ["gpucost-llm-pretrain-7b2aa981"]}])["SecurityGroups"] == []
 
 
 def test_status_and_down_find_instances_by_tag(aws, plan_file, run_cli, sandbox):
@@ -237,23 +237,23 @@ def test_status_and_down_find_instances_by_tag(aws, plan_file, run_cli, sandbox)
     # someone else's instance in the same account must be left alone
     boto3.client("ec2", region_name=REGION).run_instances(
         ImageId=IMAGE, InstanceType="t3.micro", MinCount=1, MaxCount=1)
-    code, out, _ = run_cli("status", "bert-ft-1a2b3c4d")  # regions from the launch record
-    assert code == 0 and "3 instance(s) of plan bert-ft-1a2b3c4d" in out
+    code, out, _ = run_cli("status", "bert-ft-95f7b301")  # regions from the launch record
+    assert code == 0 and "3 instance(s) of plan bert-ft-95f7b301" in out
     assert out.count("g5.xlarge") == 2 and "spot" in out
 
     for record in (sandbox / "state").iterdir():  # without the record: --region is needed
         record.unlink()
-    code, _, err = run_cli("status", "bert-ft-1a2b3c4d", "--provider", "aws")
+    code, _, err = run_cli("status", "bert-ft-95f7b301", "--provider", "aws")
     assert code == 1 and "aws not searched" in err and "--region" in err
-    code, out, _ = run_cli("status", "bert-ft-1a2b3c4d", "--provider", "aws",
+    code, out, _ = run_cli("status", "bert-ft-95f7b301", "--provider", "aws",
                            "--region", REGION)
     assert code == 0 and "3 instance(s)" in out
 
-    code, out, _ = run_cli("down", "bert-ft-1a2b3c4d", "--provider", "aws", "--region", REGION)
+    code, out, _ = run_cli("down", "bert-ft-95f7b301", "--provider", "aws", "--region", REGION)
     assert code == 0 and "Terminated 3 instance(s)" in out
     assert [i["InstanceType"] for i in instances()] == ["t3.micro"]
-    code, out, _ = run_cli("down", "bert-ft-1a2b3c4d", "--provider", "aws", "--region", REGION)
-    assert code == 0 and "No instances of plan bert-ft-1a2b3c4d found" in out
+    code, out, _ = run_cli("down", "bert-ft-95f7b301", "--provider", "aws", "--region", REGION)
+    assert code == 0 and "No instances of plan bert-ft-95f7b301 found" in out
 
 
 # -- idempotency: moto ignores ClientToken, so check what is sent with a Stubber -----------
@@ -318,8 +318,8 @@ def test_down_and_status_exit_1_when_a_provider_could_not_be_searched(monkeypatc
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     for command in ("down", "status"):
-        code, out, err = run_cli(command, "bert-ft-1a2b3c4d", "--region", "us-west-2")
+        code, out, err = run_cli(command, "bert-ft-95f7b301", "--region", "us-west-2")
         assert code == 1, (out, err)
         assert "aws not searched" in err
-        assert "No instances of plan bert-ft-1a2b3c4d found." not in out
+        assert "No instances of plan bert-ft-95f7b301 found." not in out
         assert "not every provider could be searched" in out

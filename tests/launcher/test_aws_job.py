@@ -67,7 +67,7 @@ def check_cluster_user_data(items: list[dict]) -> None:
         assert f"export NODE_RANK={rank}\n" in script
         assert "export NNODES=2\n" in script and "export GPUS_PER_NODE=8\n" in script
         assert "export MASTER_PORT=29500\n" in script
-        assert "export GPUCOST_PLAN_ID=llm-pretrain-9f8e7d6c\n" in script
+        assert "export GPUCOST_PLAN_ID=llm-pretrain-7b2aa981\n" in script
         # hard limit: 30 planned hours + 20% = 36 h; and power-off when the run exits
         assert "--on-active=129600s /bin/systemctl poweroff" in script
         assert "shutdown -h now" in script
@@ -97,7 +97,7 @@ def test_efa_interfaces_in_one_placement_group(aws, plan_file):
     sent, result = launch_capturing(aws, load_plan(plan_file("plan_single_multinode.json")))
     ec2 = boto3.client("ec2", region_name=REGION)
     [group] = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": ["gpucost-llm-pretrain-9f8e7d6c"]}])["SecurityGroups"]
+        {"Name": "group-name", "Values": ["gpucost-llm-pretrain-7b2aa981"]}])["SecurityGroups"]
     # the EFA rule: all traffic from and to the group itself
     assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]])
             for p in group["IpPermissions"]] == [("-1", [group["GroupId"]])]
@@ -105,14 +105,14 @@ def test_efa_interfaces_in_one_placement_group(aws, plan_file):
                                 for g in p["UserIdGroupPairs"]]
     assert len(sent) == 2
     for params in sent:
-        assert params["Placement"] == {"GroupName": "gpucost-llm-pretrain-9f8e7d6c-0"}
+        assert params["Placement"] == {"GroupName": "gpucost-llm-pretrain-7b2aa981-0"}
         nics = params["NetworkInterfaces"]  # p4d.24xlarge: 4 EFA devices, one per card
         assert [(n["NetworkCardIndex"], n["DeviceIndex"], n["InterfaceType"]) for n in nics] \
             == [(0, 0, "efa"), (1, 1, "efa"), (2, 1, "efa"), (3, 1, "efa")]
         assert all(group["GroupId"] in n["Groups"] for n in nics)
         assert len({n["SubnetId"] for n in nics}) == 1
         assert "SubnetId" not in params and "SecurityGroupIds" not in params
-    assert [g["GroupName"] for g in aws.pgs.created] == ["gpucost-llm-pretrain-9f8e7d6c-0"]
+    assert [g["GroupName"] for g in aws.pgs.created] == ["gpucost-llm-pretrain-7b2aa981-0"]
 
 
 def test_non_efa_cluster_gets_group_and_placement_without_efa(aws, plan_file):
@@ -125,7 +125,7 @@ def test_non_efa_cluster_gets_group_and_placement_without_efa(aws, plan_file):
     launch_plan(plan, make_backends(plan, LaunchConfig({"aws": {"image": IMAGE}})),
                 echo=lambda _: None)
     assert all("NetworkInterfaces" not in p for p in sent)
-    assert all(p["Placement"]["GroupName"] == "gpucost-llm-pretrain-9f8e7d6c-0" for p in sent)
+    assert all(p["Placement"]["GroupName"] == f"gpucost-{plan.plan_id}-0" for p in sent)
     assert all(len(p["SecurityGroupIds"]) == 2 for p in sent)  # default + cluster group
 
 
@@ -166,16 +166,16 @@ def test_status_reports_state_exit_status_and_spend(aws, plan_file, run_cli):
     ec2 = boto3.client("ec2", region_name=REGION)
     ec2.create_tags(Resources=[nodes[1]["InstanceId"]],  # what the wrapper writes
                     Tags=[{"Key": "gpucost:exit-status", "Value": "3"}])
-    code, out, err = run_cli("status", "llm-pretrain-9f8e7d6c")
+    code, out, err = run_cli("status", "llm-pretrain-7b2aa981")
     assert code == 0, err
-    assert "2 instance(s) of plan llm-pretrain-9f8e7d6c" in out
+    assert "2 instance(s) of plan llm-pretrain-7b2aa981" in out
     assert "exit 3" in out and "running" in out
     assert re.search(r"Spend so far: \$0\.\d\d of the plan's \$1,966", out)  # seconds in
 
     # 35 hours on: past the plan's cost, not past the 36 h hard limit
     backend = make_backends(load_plan(plan_file("plan_single_multinode.json")),
                             LaunchConfig())["aws"]
-    found = backend.inspect("llm-pretrain-9f8e7d6c", [REGION])
+    found = backend.inspect("llm-pretrain-7b2aa981", [REGION])
     launched = min(nodes[r]["LaunchTime"] for r in nodes)
     report = status_report(found, launched + timedelta(hours=35))
     assert report.spend_usd == pytest.approx(2 * 35 * 32.7726, rel=1e-3)
@@ -198,7 +198,7 @@ def test_status_with_plan_file_warns_past_budget(aws, plan_file, run_cli):
     assert all(i["uptime_hours"] is not None and i["spend_usd"] is not None
                for i in data["instances"])
     backend = make_backends(load_plan(plan), LaunchConfig())["aws"]
-    found = backend.inspect("bert-ft-1a2b3c4d", [REGION])
+    found = backend.inspect("bert-ft-95f7b301", [REGION])
     launched = min(i["LaunchTime"] for i in instances())
     report = status_report(found, launched + timedelta(hours=12), budget_usd=30.0)
     assert any("past the budget of $30.00" in w for w in report.warnings)
@@ -208,14 +208,14 @@ def test_down_deletes_placement_group_and_security_group(aws, plan_file, run_cli
     code, _, err = run_cli("launch", str(plan_file("plan_single_multinode.json")), "--yes",
                            "--image", IMAGE, "--run", RUN)
     assert code == 0, err
-    code, out, err = run_cli("down", "llm-pretrain-9f8e7d6c")
+    code, out, err = run_cli("down", "llm-pretrain-7b2aa981")
     assert code == 0, err
     assert "Terminated 2 instance(s)" in out
-    assert "deleted placement group gpucost-llm-pretrain-9f8e7d6c-0" in out
+    assert "deleted placement group gpucost-llm-pretrain-7b2aa981-0" in out
     assert "deleted security group" in out
     ec2 = boto3.client("ec2", region_name=REGION)
     assert ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": ["gpucost-llm-pretrain-9f8e7d6c"]}])[
+        {"Name": "group-name", "Values": ["gpucost-llm-pretrain-7b2aa981"]}])[
         "SecurityGroups"] == []
     assert aws.pgs.groups == {}
 
@@ -246,9 +246,9 @@ def test_launch_status_down_against_moto_server(moto_server, plan_file, run_cli)
                            "--setup", SETUP)
     assert code == 0, err
     check_cluster_user_data(instances())
-    code, out, err = run_cli("status", "llm-pretrain-9f8e7d6c")
+    code, out, err = run_cli("status", "llm-pretrain-7b2aa981")
     assert code == 0, err
-    assert "2 instance(s) of plan llm-pretrain-9f8e7d6c" in out and "Spend so far" in out
-    code, out, err = run_cli("down", "llm-pretrain-9f8e7d6c")
+    assert "2 instance(s) of plan llm-pretrain-7b2aa981" in out and "Spend so far" in out
+    code, out, err = run_cli("down", "llm-pretrain-7b2aa981")
     assert code == 0, err
     assert "Terminated 2 instance(s)" in out and "deleted security group" in out

@@ -22,7 +22,7 @@ def test_export_skypilot_to_file(plan_file, run_cli, tmp_path):
                            "--run", "python shard.py --index $GPUCOST_SHARE")
     assert code == 0 and "Wrote 2 SkyPilot task(s)" in err
     first, second = yaml.safe_load_all(out_file.read_text())
-    assert first["name"] == "bert-ft-1a2b3c4d-0" and first["num_nodes"] == 2
+    assert first["name"] == "bert-ft-95f7b301-0" and first["num_nodes"] == 2
     assert first["resources"] == {
         "cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
         "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False}
@@ -31,7 +31,7 @@ def test_export_skypilot_to_file(plan_file, run_cli, tmp_path):
     # divisible: every node works alone on its share, numbered across the plan
     assert "export NODE_RANK=0 NNODES=1 " in first["run"]
     assert "GPUCOST_SHARE=$((GPUCOST_SHARE_BASE + SKYPILOT_NODE_RANK))" in first["run"]
-    assert first["envs"]["GPUCOST_PLAN_ID"] == "bert-ft-1a2b3c4d"
+    assert first["envs"]["GPUCOST_PLAN_ID"] == "bert-ft-95f7b301"
     assert (first["envs"]["GPUCOST_SHARE_BASE"], second["envs"]["GPUCOST_SHARE_BASE"]) == (
         "0", "2")
     assert first["envs"]["GPUCOST_SHARES"] == "3"
@@ -86,7 +86,7 @@ def test_export_values_cannot_inject_yaml(plan_file, run_cli):
                              "--env", f"NOTE={EVIL}")
     assert code == 0, err
     [task] = yaml.safe_load_all(out)  # still one document
-    assert task["num_nodes"] == 2 and task["name"] == "llm-pretrain-9f8e7d6c-0"
+    assert task["num_nodes"] == 2 and task["name"] == f"{task['envs']['GPUCOST_PLAN_ID']}-0"
     assert task["resources"]["region"] == PRINTABLE_EVIL
     assert task["setup"] == EVIL and task["run"].endswith(EVIL + "\n")
     assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == PRINTABLE_EVIL
@@ -145,7 +145,7 @@ def test_accelerator_type_is_first_nvidia_alias(gpu, gce):
 
 
 @pytest.mark.parametrize("plan_id", [
-    "bert-ft-1a2b3c4d", "Sweep_LR-5c6d7e8f", "9lives-00aa11bb",
+    "bert-ft-95f7b301", "Sweep_LR-bd769820", "9lives-00aa11bb",
     "a" * 80 + "-deadbeef", "Ünïcode job.v2-12345678",
 ])
 def test_gce_names_are_valid_and_keep_the_hash(plan_id):
@@ -156,7 +156,7 @@ def test_gce_names_are_valid_and_keep_the_hash(plan_id):
 
 
 def test_label_values_and_tokens(plan_file):
-    assert label_value("Sweep_LR-5c6d7e8f") == "sweep_lr-5c6d7e8f"
+    assert label_value("Sweep_LR-bd769820") == "sweep_lr-bd769820"
     plan = load_plan(plan_file("plan_aws.json"))
     assert client_token(plan.plan_id, 0) == client_token(plan.plan_id, 0)
     assert client_token(plan.plan_id, 0, 1) != client_token(plan.plan_id, 0)

@@ -17,8 +17,8 @@ from gpucost.launcher.gcp import DLVM_IMAGE, GcpBackend
 
 PROJECT = "test-proj"
 BASE = f"https://compute.googleapis.com/compute/v1/projects/{PROJECT}"
-PLAN_ID = "Sweep_LR-5c6d7e8f"
-LABEL = "sweep_lr-5c6d7e8f"
+PLAN_ID = "Sweep_LR-bd769820"
+LABEL = "sweep_lr-bd769820"
 
 
 @pytest.fixture
@@ -78,14 +78,14 @@ def vm(name: str, zone: str, machine: str, spot: bool = False, status: str = "RU
 
 def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_cli):
     for n in range(2):
-        expect_insert(gcp, "us-central1-b", f"sweep-lr-5c6d7e8f-0-{n}")
-        expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-5c6d7e8f-0-{n}",
+        expect_insert(gcp, "us-central1-b", f"sweep-lr-bd769820-0-{n}")
+        expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-bd769820-0-{n}",
                     op("x", "RUNNING"))  # not done yet: wait again
-        expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-5c6d7e8f-0-{n}")
+        expect_wait(gcp, "us-central1-b", f"op-insert-sweep-lr-bd769820-0-{n}")
         if n == 0:  # a 2-node run: rank 0's address for rank 1
-            expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_insert(gcp, "us-central1-a", "sweep-lr-5c6d7e8f-1-0")
-    expect_wait(gcp, "us-central1-a", "op-insert-sweep-lr-5c6d7e8f-1-0")
+            expect_get(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_insert(gcp, "us-central1-a", "sweep-lr-bd769820-1-0")
+    expect_wait(gcp, "us-central1-a", "op-insert-sweep-lr-bd769820-1-0")
 
     expect_job_not_running(gcp)
     code, out, err = run_cli("launch", str(plan_file("plan_gcp.json")), "--yes",
@@ -93,7 +93,7 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
     assert code == 0, err
     t4_0, t4_1, a2 = bodies(gcp)
     assert [t4_0["name"], t4_1["name"], a2["name"]] == [
-        "sweep-lr-5c6d7e8f-0-0", "sweep-lr-5c6d7e8f-0-1", "sweep-lr-5c6d7e8f-1-0"]
+        "sweep-lr-bd769820-0-0", "sweep-lr-bd769820-0-1", "sweep-lr-bd769820-1-0"]
     assert t4_0["machineType"] == "zones/us-central1-b/machineTypes/n1-standard-8"
     assert t4_0["guestAccelerators"] == [{
         "acceleratorCount": 1,
@@ -117,14 +117,14 @@ def test_launch_inserts_with_accelerators_scheduling_labels(gcp, plan_file, run_
 
 
 def test_quota_error_on_second_insert_rolls_back_first(gcp, plan_file, run_cli):
-    expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-0")
-    expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-1", status=403, body={"error": {
+    expect_insert(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-bd769820-0-0")
+    expect_get(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_insert(gcp, "us-central1-b", "sweep-lr-bd769820-0-1", status=403, body={"error": {
         "code": 403, "message": "Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 1.0 in region "
         "us-central1.", "errors": [{"message": "Quota exceeded", "domain": "usageLimits",
                                     "reason": "quotaExceeded"}]}})
-    expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
+    expect_delete(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
 
     expect_job_not_running(gcp)
     code, _, err = run_cli("launch", str(plan_file("plan_gcp.json")), "--yes",
@@ -133,20 +133,20 @@ def test_quota_error_on_second_insert_rolls_back_first(gcp, plan_file, run_cli):
     assert "no capacity or quota" in err and "NVIDIA_T4_GPUS" in err
     assert "rolled back: terminated the 1 instance(s)" in err
     deletes = [c.request.url for c in gcp.calls if c.request.method == "DELETE"]
-    assert deletes == [f"{BASE}/zones/us-central1-b/instances/sweep-lr-5c6d7e8f-0-0"]
+    assert deletes == [f"{BASE}/zones/us-central1-b/instances/sweep-lr-bd769820-0-0"]
 
 
 def test_failed_operation_rolls_back_everything(gcp, plan_file):
-    expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-0")
-    expect_get(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_insert(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-1")
-    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-5c6d7e8f-0-1", op(
-        "op-insert-sweep-lr-5c6d7e8f-0-1", httpErrorStatusCode=503,
+    expect_insert(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-bd769820-0-0")
+    expect_get(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_insert(gcp, "us-central1-b", "sweep-lr-bd769820-0-1")
+    expect_wait(gcp, "us-central1-b", "op-insert-sweep-lr-bd769820-0-1", op(
+        "op-insert-sweep-lr-bd769820-0-1", httpErrorStatusCode=503,
         httpErrorMessage="SERVICE UNAVAILABLE", error={"errors": [{
             "code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": "no T4 in us-central1-b"}]}))
-    expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
-    expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-1", status=404)
+    expect_delete(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
+    expect_delete(gcp, "us-central1-b", "sweep-lr-bd769820-0-1", status=404)
     plan = load_plan(plan_file("plan_gcp.json"))
     backends = make_backends(plan, LaunchConfig({"gcp": {"project": PROJECT}}))
     with pytest.raises(CapacityError, match="ZONE_RESOURCE_POOL_EXHAUSTED.*rolled back"):
@@ -166,26 +166,26 @@ def test_existing_vm_is_kept_on_relaunch(gcp, plan_file):
 def test_status_and_down_by_label(gcp, run_cli):
     listing = {"items": {
         "zones/us-central1-b": {"instances": [
-            vm("sweep-lr-5c6d7e8f-0-0", "us-central1-b", "n1-standard-8", spot=True),
+            vm("sweep-lr-bd769820-0-0", "us-central1-b", "n1-standard-8", spot=True),
             {**vm("other-vm", "us-central1-b", "n1-standard-4"), "labels": {}}]},
         "zones/europe-west4-a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}
     gcp.add(responses.GET, f"{BASE}/aggregated/instances", json=listing)
-    gcp.add(responses.GET, f"{BASE}/zones/us-central1-b/instances/sweep-lr-5c6d7e8f-0-0/"
+    gcp.add(responses.GET, f"{BASE}/zones/us-central1-b/instances/sweep-lr-bd769820-0-0/"
             "getGuestAttributes", status=404, json={"error": {"code": 404, "message": "none"}})
     code, out, err = run_cli("status", PLAN_ID, "--provider", "gcp", "--project", PROJECT)
     assert code == 0, err
-    assert "sweep-lr-5c6d7e8f-0-0" in out and "other-vm" not in out
+    assert "sweep-lr-bd769820-0-0" in out and "other-vm" not in out
     assert "n1-standard-8" in out and "spot" in out and "RUNNING" in out
     query = parse_qs(urlparse(gcp.calls[0].request.url).query)
     assert query["filter"] == [f'labels.gpucost-plan-id = "{LABEL}"']
 
     gcp.add(responses.GET, f"{BASE}/aggregated/instances", json=listing)
-    expect_delete(gcp, "us-central1-b", "sweep-lr-5c6d7e8f-0-0")
+    expect_delete(gcp, "us-central1-b", "sweep-lr-bd769820-0-0")
     gcp.add(responses.GET, f"{BASE}/aggregated/resourcePolicies", json={"items": {}})
     code, out, err = run_cli("down", PLAN_ID, "--provider", "gcp", "--project", PROJECT)
     assert code == 0, err
     assert "Terminated 1 instance(s)" in out
-    assert gcp.calls[-2].request.url.endswith("/operations/op-delete-sweep-lr-5c6d7e8f-0-0/wait")
+    assert gcp.calls[-2].request.url.endswith("/operations/op-delete-sweep-lr-bd769820-0-0/wait")
 
 
 def test_dry_run_needs_no_credentials(plan_file, run_cli, monkeypatch):

@@ -27,8 +27,8 @@ from tests.launcher.test_gcp import (
 
 RUN = "torchrun --nnodes $NNODES --node-rank $NODE_RANK --master-addr $MASTER_ADDR train.py"
 ZONE = "us-central1-a"
-NAMES = ["llm-pretrain-9f8e7d6c-0-0", "llm-pretrain-9f8e7d6c-0-1"]
-POLICY = "llm-pretrain-9f8e7d6c-0-p"
+NAMES = ["llm-pretrain-909ac69d-0-0", "llm-pretrain-909ac69d-0-1"]
+POLICY = "llm-pretrain-909ac69d-0-p"
 A3 = {"allocations.0.provider": "gcp", "allocations.0.region": "us-central1",
       "allocations.0.zone": ZONE, "allocations.0.instance_type": "a3-highgpu-8g",
       "allocations.0.gpu": "H100"}
@@ -57,7 +57,7 @@ def test_cluster_insert_bodies(gcp, plan_file, run_cli):  # noqa: F811
                              "--yes", "--project", PROJECT, "--run", RUN)
     assert code == 0, err
     [policy] = bodies(gcp, suffix="/resourcePolicies")
-    assert policy == {"name": POLICY, "description": "gpucost plan llm-pretrain-9f8e7d6c",
+    assert policy == {"name": POLICY, "description": "gpucost plan llm-pretrain-909ac69d",
                       "groupPlacementPolicy": {"collocation": "COLLOCATED"}}
     rank0, rank1 = bodies(gcp)
     for n, body in enumerate((rank0, rank1)):
@@ -113,7 +113,7 @@ def test_status_exit_status_and_spend(gcp):  # noqa: F811
     started = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     vm = {"name": NAMES[0], "status": "RUNNING",
           "machineType": f"{BASE}/zones/{ZONE}/machineTypes/a3-highgpu-8g",
-          "labels": {"gpucost-plan-id": "llm-pretrain-9f8e7d6c", "gpucost-allocation": "0"},
+          "labels": {"gpucost-plan-id": "llm-pretrain-7b2aa981", "gpucost-allocation": "0"},
           "creationTimestamp": "2026-12-01T07:55:00.000-00:00",
           "lastStartTimestamp": started.isoformat(),
           "scheduling": {"provisioningModel": "STANDARD"},
@@ -127,7 +127,7 @@ def test_status_exit_status_and_spend(gcp):  # noqa: F811
                 {"namespace": "gpucost", "key": "exit-status", "value": "0"}]}})
     backend = make_backends(load_plan(FIXTURES / "plan_gcp.json"),
                             LaunchConfig({"gcp": {"project": PROJECT}}))["gcp"]
-    [inst] = backend.inspect("llm-pretrain-9f8e7d6c", [])
+    [inst] = backend.inspect("llm-pretrain-7b2aa981", [])
     query = parse_qs(urlparse(gcp.calls[1].request.url).query)
     assert query["queryPath"] == ["gpucost/"]
     report = status_report([inst], started + timedelta(hours=10))
@@ -141,15 +141,15 @@ def test_down_deletes_the_placement_policy(gcp, run_cli):  # noqa: F811
     gcp.add(responses.GET, f"{BASE}/aggregated/instances", json={"items": {}})
     gcp.add(responses.GET, f"{BASE}/aggregated/resourcePolicies", json={"items": {
         "regions/us-central1": {"resourcePolicies": [
-            {"name": POLICY, "description": "gpucost plan llm-pretrain-9f8e7d6c"},
+            {"name": POLICY, "description": "gpucost plan llm-pretrain-7b2aa981"},
             {"name": "someone-elses", "description": "other"}]}}})
     gcp.add(responses.DELETE, f"{BASE}/regions/us-central1/resourcePolicies/{POLICY}",
             json={"name": "op-del", "status": "RUNNING"})
     gcp.add(responses.POST, f"{BASE}/regions/us-central1/operations/op-del/wait",
             json={"name": "op-del", "status": "DONE"})
-    code, out, err = run_cli("down", "llm-pretrain-9f8e7d6c", "--provider", "gcp",
+    code, out, err = run_cli("down", "llm-pretrain-7b2aa981", "--provider", "gcp",
                              "--project", PROJECT)
     assert code == 0, err
     assert f"deleted placement policy {POLICY} (us-central1)" in out
     query = parse_qs(urlparse(gcp.calls[1].request.url).query)
-    assert query["filter"] == ['description = "gpucost plan llm-pretrain-9f8e7d6c"']
+    assert query["filter"] == ['description = "gpucost plan llm-pretrain-7b2aa981"']

@@ -21,7 +21,7 @@ from tests.launcher.test_aws import PlacementGroups
 
 IMAGE = "ami-0123456789abcdef0"
 REGION = "us-east-1"
-PLAN_ID = "bert-ft-1a2b3c4d"
+PLAN_ID = "bert-ft-95f7b301"
 LIVE = ("pending", "running", "stopping", "stopped")
 
 
@@ -403,7 +403,7 @@ def test_sigint_from_another_process_mid_launch_leaves_zero_instances(tmp_path, 
                "instance_type": "g5.xlarge", "gpu": "A10G", "gpu_count": 1,
                "pricing": "on_demand", "instances": 1, "hours": 1.0, "usd_per_hour": 1.0,
                "cost_usd": 1.0, "precision_used": "bf16"} for _ in range(30)]
-    plan = {"plan_version": 1, "plan_id": "many-1a2b3c4d", "status": "optimal",
+    plan = {"plan_version": 1, "plan_id": "many-1b742459", "status": "optimal",
             "job": {"name": "many", "mode": "divisible", "budget_usd": None},
             "allocations": allocs, "totals": {"cost_usd": 30.0},
             "snapshot": {"files": [], "oldest_as_of": today()}}

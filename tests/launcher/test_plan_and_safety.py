@@ -12,7 +12,7 @@ from gpucost.launcher import load_plan, refusal_reasons
 
 def test_load_plan_reads_allocations(plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
-    assert plan.plan_id == "bert-ft-1a2b3c4d"
+    assert plan.plan_id == "bert-ft-95f7b301"
     assert plan.mode == "divisible" and plan.budget_usd == 500.0
     assert [(a.index, a.instance_type, a.instances, a.pricing) for a in plan.allocations] == [
         (0, "g5.xlarge", 2, "on_demand"), (1, "p3.2xlarge", 1, "spot")]

@@ -156,3 +156,115 @@ def test_plan_json_text_is_not_echoed(plan_file, run_cli):
     code, out, err = run_cli("launch", str(path))
     assert code == 0, err
     assert "for run ok-run" in out and json.dumps(FORGED) not in out
+
+
+# -- item 8: the plan id is recomputed from the contents ------------------------------------
+
+def test_edited_gpu_count_under_the_old_id_is_refused(aws, plan_file, run_cli):
+    path = plan_file("plan_single_multinode.json", {"allocations.0.gpu_count": 1},
+                     rehash=False)
+    code, out, err = run_cli("launch", str(path), "--yes", "--force", "--image", IMAGE)
+    assert code == 1, (out, err)
+    assert "plan_id is llm-pretrain-7b2aa981, but the plan's contents" in err
+    assert "--force does not override" in err
+    assert instances(LIVE + ("terminated",)) == []
+    code, out, err = run_cli("launch", str(path))  # the dry run says so too
+    assert code == 1 and "plan_id is llm-pretrain-7b2aa981" in err
+    err = one_error_line(*run_cli("export", str(path)))
+    assert f"{path}: plan_id: the id of the plan's contents" in err
+
+
+def test_an_unedited_plan_passes_the_id_check(aws, plan_file, run_cli):
+    code, out, err = run_cli("launch", str(plan_file("plan_single_multinode.json")))
+    assert code == 0, err
+    assert "plan_id is" not in err
+
+
+def _copy_snapshot(folder, price_edit: tuple[str, str] | None = None):
+    """The shipped AWS snapshot copied to ``folder/aws`` (optionally one price edited)."""
+    from pathlib import Path
+
+    source = sorted((Path(__file__).parents[2] / "pricing_snapshots" / "aws").glob("*.csv"))[-1]
+    text = source.read_text()
+    if price_edit:
+        text = text.replace(*price_edit)
+    (folder / "aws").mkdir(parents=True, exist_ok=True)
+    (folder / "aws" / source.name).write_text(text)
+    return folder / "aws" / source.name
+
+
+def _plan_from(tmp_path, monkeypatch, run_cli):
+    """`gpucost plan` run in tmp_path on the relative snapshot folder ``snap``."""
+    from pathlib import Path
+
+    job = Path(__file__).parents[2] / "examples" / "finetune-13b.yaml"
+    _copy_snapshot(tmp_path / "snap")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("plan", str(job), "--snapshot", "snap", "-o", "json")
+    assert code == 0, err
+    (tmp_path / "plan.json").write_text(out)
+    return json.loads(out)
+
+
+def test_plan_records_absolute_snapshot_paths(tmp_path, monkeypatch, run_cli):
+    from pathlib import Path
+
+    data = _plan_from(tmp_path, monkeypatch, run_cli)
+    [aws_file] = [f for f in data["snapshot"]["files"] if f["provider"] == "aws"]
+    assert Path(aws_file["path"]).is_absolute()
+    assert Path(aws_file["path"]) == (tmp_path / "snap" / "aws").resolve() / Path(
+        aws_file["path"]).name
+
+
+def test_price_check_runs_from_any_folder(tmp_path, monkeypatch, run_cli):
+    data = _plan_from(tmp_path, monkeypatch, run_cli)
+    alloc = data["allocations"][0]
+    snapshot = tmp_path / "snap" / "aws"
+    [csv] = list(snapshot.glob("*.csv"))
+    # The snapshot it was planned from now says another price for the planned offer: the
+    # launch must notice from any folder.
+    lines = csv.read_text().splitlines()
+    edited = [line.replace(f",{alloc['usd_per_hour']:g},", ",0.01,", 1)
+              if f",{alloc['instance_type']}," in line and f",{alloc['pricing']}," in line
+              and line.startswith(f"aws,{alloc['region']},") else line for line in lines]
+    assert edited != lines
+    csv.write_text("\n".join(edited) + "\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, err = run_cli("launch", str(tmp_path / "plan.json"), "--force")
+    assert code == 1, (out, err)
+    assert f"priced at {alloc['usd_per_hour']:g} $/hour, but the snapshot" in err
+
+
+def test_a_check_that_cannot_run_is_said(aws, plan_file, run_cli, tmp_path):
+    relative = plan_file("plan_aws.json", {"snapshot.files": [
+        {"provider": "aws", "path": "snap/aws/2026-11-24.csv", "date": "2026-11-24"}]})
+    code, out, err = run_cli("launch", str(relative), "--image", IMAGE)
+    assert code == 0, err
+    assert ("allocations[0] (aws us-east-1 g5.xlarge on_demand): price not checked against "
+            "its snapshot: the plan records the relative path snap/aws/2026-11-24.csv") in err
+    missing = plan_file("plan_aws.json", {"snapshot.files": [
+        {"provider": "aws", "path": str(tmp_path / "gone.csv"), "date": "2026-11-24"}]})
+    code, out, err = run_cli("launch", str(missing), "--image", IMAGE)
+    assert code == 0, err
+    assert f"price not checked against its snapshot: {tmp_path / 'gone.csv'} is not on this " \
+           "machine" in err
+
+
+def test_gpu_and_gpu_count_are_compared_with_the_snapshot(plan_file, run_cli, tmp_path):
+    from tests.launcher.conftest import today
+
+    csv = tmp_path / "aws.csv"
+    csv.write_text(
+        "provider,region,zone,instance_type,gpu,gpu_count,gpu_memory_gib,vcpus,memory_gib,"
+        "pricing,usd_per_hour,stale,as_of,source\n"
+        f"aws,us-east-1,,g5.xlarge,A10G,1,24,4,16,on_demand,1.006,False,{today()},test\n"
+        f"aws,us-east-1,,p3.2xlarge,V100-16GB,1,16,8,61,spot,0.918,False,{today()},test\n")
+    path = plan_file("plan_aws.json", {
+        "snapshot.files": [{"provider": "aws", "path": str(csv), "date": today()}],
+        "allocations.0.gpu_count": 8, "allocations.0.as_of": today(),
+        "allocations.1.as_of": today()})
+    code, out, err = run_cli("launch", str(path), "--force")
+    assert code == 1, (out, err)
+    assert "8 x A10G per instance, but the snapshot" in err and "says 1 x A10G" in err

@@ -105,6 +105,6 @@ def test_status_tokens_done_json_for_schedulers(aws, plan_file, run_cli):
 
 
 def test_status_progress_needs_the_plan_file(run_cli):
-    code, _, err = run_cli("status", "bert-ft-1a2b3c4d", "--tokens-done", "5")
+    code, _, err = run_cli("status", "bert-ft-95f7b301", "--tokens-done", "5")
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "plan JSON file" in err

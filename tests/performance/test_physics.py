@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from gpucost.catalog.gpus import gpu_specs
@@ -84,13 +82,13 @@ def test_too_big_for_any_layout_says_so():
     assert not est.fits and "no runnable layout fits" in est.reasons[-1]
 
 
-def test_leave_one_out_error_stays_within_the_documented_bound():
+def test_leave_one_source_out_error_stays_within_the_documented_bound():
     judged = judge_throughput()
-    errors = sorted(abs(math.log(p / o)) for p, o in zip(judged.predicted, judged.observed,
-                                                           strict=True))
-    median = math.exp(errors[len(errors) // 2]) - 1
-    # README "How the estimate works" reports the measured figure (11%); this pins it.
-    assert median < 0.15
+    errors = sorted(abs(p / o - 1) for p, o in zip(judged.source_out, judged.observed,
+                                                   strict=True))
+    # README "How the estimate works" reports the measured figure (17%, target 15%);
+    # this pins it from getting worse.
+    assert errors[len(errors) // 2] < 0.20
 
 
 def test_end_to_end_gpu_hours_not_fitted_on_stay_close():
@@ -98,9 +96,10 @@ def test_end_to_end_gpu_hours_not_fitted_on_stay_close():
     from gpucost.performance.published import published_runs
 
     runs = published_runs()
-    errors = sorted(abs(math.log(p / r.gpu_hours))
+    # The one error definition of scripts/validate_estimates.py: |predicted / published - 1|.
+    errors = sorted(abs(p / r.gpu_hours - 1)
                     for p, r in zip(predicted_gpu_hours(runs), runs, strict=True))
-    assert math.exp(errors[len(errors) // 2]) - 1 < 0.15
+    assert errors[len(errors) // 2] < 0.15
 
 
 def test_calibration_file_is_the_fit_on_every_run():

@@ -161,22 +161,28 @@ def test_the_70b_spot_job_states_its_loss_and_probability_or_is_infeasible_with_
 
 
 def test_deadline_confidence_buys_margin_and_says_so_when_it_cannot():
+    # utilization fixed: the throughput range does not apply, only the reclaim spread
     cat = catalog(H200)
     cat.interruptions = _bands([("us-west-2", "p5en.48xlarge", ">20%")])
-    mean = plan_job(parse_job(_job(regions=["us-west-2"]), "j.yaml", NOW), cat,
-                    explain=False, now=NOW)
-    sure = plan_job(parse_job(_job(regions=["us-west-2"], deadline_confidence=0.95),
-                              "j.yaml", NOW), cat, explain=False, now=NOW)
+
+    def plan(confidence=None, **constraints):
+        data = {**_job(regions=["us-west-2"], **constraints), "utilization": 0.45}
+        if confidence is not None:
+            data["deadline_confidence"] = confidence
+        return data
+
+    mean = plan_job(parse_job(plan(), "j.yaml", NOW), cat, explain=False, now=NOW)
+    sure = plan_job(parse_job(plan(0.95), "j.yaml", NOW), cat, explain=False, now=NOW)
     (m,), (s,) = mean.allocations, sure.allocations
     assert s.instances >= m.instances
     assert s.spot_figures["p_meets_deadline"] >= 0.95
     # Capped at the expected-finish plan's size with a deadline it just meets, no cluster
     # is sure enough: said so.
-    capped = _job(regions=["us-west-2"], deadline_confidence=0.999, max_instances=m.instances)
+    capped = plan(0.95, max_instances=m.instances)
     capped["deadline"] = f"{math.ceil(m.hours * 60) + 1}m"
     tight = plan_job(parse_job(capped, "j.yaml", NOW), cat, explain=False, now=NOW)
     assert tight.status == "infeasible"
-    assert "with probability 0.999 (deadline_confidence)" in tight.reasons[0]
+    assert "with probability 0.95 (deadline_confidence)" in tight.reasons[0]
 
 
 def test_divisible_spot_instances_lose_only_their_own_work():

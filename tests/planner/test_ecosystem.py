@@ -29,6 +29,9 @@ def test_megatron_on_a_gaudi_only_catalog_is_infeasible_naming_the_stack():
     [reason] = plan.reasons
     assert "megatron stack runs on none of the GPUs" in reason and "Gaudi3" in reason
     assert "use stack: pytorch" in reason
+    from gpucost.report.plan_report import render_plan
+    text = render_plan(plan)
+    assert "Prices: none used; no offers searched." in text and "None" not in text
 
 
 def test_pytorch_runs_on_gaudi_through_its_bridge():
