@@ -244,8 +244,9 @@ def at_confidence(curves: PerformanceCurves, table: pd.DataFrame,
     own = table.groupby("hw_class")["own_data"].all()
     for c, mine in own.items():
         ratio[int(c)] = throughput_ratio(1.0 - confidence, bool(mine))
-    # Rows are [on-demand classes; spot classes]: both pricings of a class share it.
-    ratio = np.concatenate([ratio, ratio])
+    # Rows are the on-demand classes, then (class, reclaim rate) spot rows: every row of a
+    # class shares its ratio.
+    ratio = ratio[curves.row_class]
     return replace(curves, rate=curves.rate * ratio[:, None])
 
 
