@@ -260,10 +260,12 @@ def _download_folder(fs: Any, root: str, location: str, target: Path,
         folder.mkdir(exist_ok=True)  # not parents: a worker left behind must not re-create
         name = remote.rsplit("/", 1)[-1]
         (folder / name).write_bytes(_read_object(fs, remote, location, deadline))
-        quotas = remote[:-len(".csv")] + ".quotas.csv"
-        if fs.exists(quotas):
-            (folder / f"{name[:-len('.csv')]}.quotas.csv").write_bytes(
-                _read_object(fs, quotas, location, deadline))
+        for side in (".quotas.csv", ".interruptions.csv", ".capacity_blocks.csv",
+                     ".placement_scores.csv"):  # files beside the prices
+            beside = remote[:-len(".csv")] + side
+            if fs.exists(beside):
+                (folder / f"{name[:-len('.csv')]}{side}").write_bytes(
+                    _read_object(fs, beside, location, deadline))
 
 
 def _download_file(fs: Any, url: str, target: Path, deadline: _Deadline | None = None) -> Path:

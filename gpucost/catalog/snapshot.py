@@ -4,6 +4,8 @@ Layout (documented for users in ``pricing_snapshots/README.md``)::
 
     <snapshot dir>/<provider>/<YYYY-MM-DD>.csv          offers, columns of schema.OFFER_COLUMNS
     <snapshot dir>/<provider>/<YYYY-MM-DD>.quotas.csv   optional vCPU quotas (QUOTA_COLUMNS)
+    <snapshot dir>/<provider>/<YYYY-MM-DD>.interruptions.csv   optional spot interruption
+                                                        bands (interruptions.py)
 
 The date in the file name is the snapshot's date; rows carry their own ``as_of`` (older
 for rows carried over from a failed refresh). Readers pick the newest file per provider.
@@ -25,6 +27,11 @@ from pathlib import Path
 import pandas as pd
 
 from gpucost.catalog.interconnect import fill_interconnect
+from gpucost.catalog.interruptions import (
+    empty_interruptions,
+    interruptions_path,
+    read_interruptions,
+)
 from gpucost.catalog.schema import (
     OFFER_COLUMNS,
     OFFER_KEY,
@@ -77,6 +84,12 @@ class Catalog:
     quotas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUOTA_COLUMNS))
     # Providers with a snapshot file, read or not (a provider filter reads only some).
     available_providers: list[str] = field(default_factory=list)
+    # Spot interruption bands per pool (gpucost/catalog/interruptions.py).
+    interruptions: pd.DataFrame = field(default_factory=empty_interruptions)
+    # AWS Capacity Block offerings (gpucost/providers/aws/capacity_blocks.py).
+    capacity_blocks: pd.DataFrame | None = None
+    # AWS spot placement scores (gpucost/providers/aws/placement_scores.py).
+    placement_scores: pd.DataFrame | None = None
 
 
 def shipped_snapshot_dir() -> Path:
@@ -266,13 +279,17 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     wanted = {p.strip().lower() for p in providers}
     files = [f for f in found if not wanted or not f.dated or f.provider.lower() in wanted]
     today = today or dt.datetime.now(dt.UTC).date()  # UTC, as snapshot names are
-    frames, quotas, read = [], [], []
+    frames, quotas, read, bands, blocks, scores = [], [], [], [], [], []
     for f in files:
         offers = read_snapshot_file(f.path)
         if f.dated:
             _refuse_other_providers(f, offers)
         frames.append(offers)
         quotas.append(read_quotas(f))
+        if f.dated:
+            bands.append(read_interruptions(interruptions_path(f.path, f.date.isoformat())))
+            blocks.append(_read_blocks(f))
+            scores.append(_read_scores(f))
         _refuse_future(f, offers, today)
         newest = offers["as_of"].max().date() if len(offers) else None
         read.append(replace(f, newest_as_of=newest))
@@ -282,8 +299,28 @@ def load_catalog(snapshot: Path | str | None = None, *, today: dt.date | None = 
     non_empty = [q for q in quotas if len(q)]
     quota_table = (pd.concat(non_empty, ignore_index=True) if non_empty
                    else pd.DataFrame(columns=QUOTA_COLUMNS))
+    bands = [b for b in bands if len(b)]
     return Catalog(offers=sort_offers(offers), files=read, quotas=quota_table,
-                   available_providers=sorted({f.provider for f in found if f.dated}))
+                   available_providers=sorted({f.provider for f in found if f.dated}),
+                   interruptions=(pd.concat(bands, ignore_index=True) if bands
+                                  else empty_interruptions()),
+                   capacity_blocks=(pd.concat([b for b in blocks if len(b)], ignore_index=True)
+                                    if any(len(b) for b in blocks) else None),
+                   placement_scores=(pd.concat([s for s in scores if len(s)],
+                                               ignore_index=True)
+                                     if any(len(s) for s in scores) else None))
+
+
+def _read_blocks(f: SnapshotFile) -> pd.DataFrame:
+    from gpucost.providers.aws.capacity_blocks import blocks_path, read_blocks
+
+    return read_blocks(blocks_path(f.path, f.date.isoformat()))
+
+
+def _read_scores(f: SnapshotFile) -> pd.DataFrame:
+    from gpucost.providers.aws.placement_scores import read_scores, scores_path
+
+    return read_scores(scores_path(f.path, f.date.isoformat()))
 
 
 def check_snapshot_folder(folder: Path) -> None:

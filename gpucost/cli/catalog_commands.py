@@ -7,6 +7,7 @@ import pandas as pd
 
 from gpucost.catalog.age import offers_age, utc_today, warn_if_stale
 from gpucost.catalog.gpus import PRECISIONS, gpu_specs
+from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.query import (
     SORT_KEYS,
     OfferFilter,
@@ -91,16 +92,22 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
     offers = sort_by(with_cost_columns(filter_offers(catalog.offers, spec), precision), sort_key)
     if limit:
         offers = offers.head(limit)
+    if spot:  # each pool's interruption band, and the reclaim rate plans use for it
+        offers = with_interruptions(offers, catalog.interruptions)
     warn_if_stale(offers_age(offers, utc_today()), "the oldest price listed is", "listed")
     if output in ("table", "markdown"):
         formatters = {"usd_per_hour": lambda v: f"{v:g}", "usd_per_gpu_hour": sig,
                       "usd_per_pflop_hour": sig,
                       "network_gbps": lambda v: "?" if v != v else f"{v:g}",
-                      "gpu_link": lambda v: v or "-"}
-        columns = PRICE_TABLE_COLUMNS + (NETWORK_COLUMNS if show_network else [])
+                      "gpu_link": lambda v: v or "-",
+                      "reclaims_per_hour": lambda v: sig(v, 2)}
+        columns = (PRICE_TABLE_COLUMNS + (NETWORK_COLUMNS if show_network else [])
+                   + (["interruption_band", "reclaims_per_hour"] if spot else []))
         click.echo(render_frame(offers, output, columns, formatters))
         if output == "table":
             click.echo(f"\n{len(offers)} offers; usd_per_pflop_hour at {precision} dense peak.")
+            if spot:
+                click.echo(INTERRUPTION_NOTE)
     else:
         click.echo(render_frame(offers, output))
     if spot and not (catalog.offers["pricing"] == "spot").any():
@@ -109,5 +116,11 @@ def prices_command(gpus: tuple[str, ...], providers: tuple[str, ...], regions: t
                    "one carries none without a dated source: run `gpucost refresh` (AWS spot "
                    "price history, GCP billing catalog) to get them", err=True)
 
+
+INTERRUPTION_NOTE = (
+    "interruption_band: the share of the pool's instances interrupted per month (AWS Spot "
+    "Instance Advisor data beside the prices; GCP and pools without data: stated "
+    "defaults); reclaims_per_hour = -ln(1 - share) / 730.5 at the band's midpoint "
+    "(\">20%\" read as 30%), the rate plans use (see gpucost/catalog/interruptions.py).")
 
 COMMANDS = [gpus_command, prices_command]

@@ -28,11 +28,17 @@ from gpucost.launcher import (
     refusal_reasons,
 )
 from gpucost.launcher.backends import LaunchError, backend_names
+from gpucost.launcher.capacity_purchase import (
+    block_allocations,
+    purchase_blocks,
+    purchase_reasons,
+)
 from gpucost.launcher.config import ON_EXIT, LaunchConfig, apply_flags, parse_env_flags
 from gpucost.launcher.duplicates import duplicate_reasons, running_plans_of_job
 from gpucost.launcher.locate import find_plan_instances
 from gpucost.launcher.naming import check_plan_id
 from gpucost.launcher.safety import blocking_reasons, plan_id_mismatch, unchecked_prices
+from gpucost.launcher.spot_recovery import spot_warnings, unrecoverable_spot
 from gpucost.launcher.status import format_report, recorded_regions, status_report
 
 config_option = click.option(
@@ -96,6 +102,24 @@ def _apply_job_flags(config: LaunchConfig, setup: str | None, run_command: str |
         job["envs"] = {**(job.get("envs") or {}), **parse_env_flags(envs)}
 
 
+def _capacity_blocks(plan: Any, yes: bool, reasons: list[str]) -> int:
+    """A plan that buys Capacity Blocks: the dry run shows each purchase and its fee;
+    ``--yes --purchase`` buys them (checks passed, see :func:`launch`)."""
+    if not yes:
+        click.echo("DRY RUN: nothing is bought or created; pass --yes --purchase to buy.")
+        for line in describe(plan):
+            click.echo(line)
+        return 0
+    for reason in reasons:
+        _err(f"gpucost: warning: {reason} (--force)")
+    import boto3
+
+    session = boto3.Session()
+    for line in purchase_blocks(plan, lambda region: session.client("ec2", region_name=region)):
+        click.echo(line)
+    return 0
+
+
 @click.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False))
 @click.option("--yes", is_flag=True, help="Really launch. Without it: a dry run that only "
@@ -115,13 +139,16 @@ def _apply_job_flags(config: LaunchConfig, setup: str | None, run_command: str |
               help="AWS security group id; repeatable.")
 @click.option("--project", default=None, help="GCP project.")
 @click.option("--network", default=None, help="GCP network (e.g. global/networks/default).")
+@click.option("--purchase", is_flag=True, help="With --yes: buy the Capacity Blocks the plan "
+              "chose (their upfront fee is not refundable).")
 @click.option("--timeout", default=900.0, show_default=True,
               help="Seconds to wait for a rollback's terminations.")
 @_with_job_options
 def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
            config_path: str | None, images: tuple[str, ...], key_name: str | None,
            subnet_id: str | None, security_group_ids: tuple[str, ...], project: str | None,
-           network: str | None, timeout: float, setup: str | None, run_command: str | None,
+           network: str | None, purchase: bool, timeout: float, setup: str | None,
+           run_command: str | None,
            container: str | None, envs: tuple[str, ...], on_exit: str | None,
            hard_limit_hours: float | None) -> int:
     """Provision PLAN_FILE (from `gpucost plan --output json`): a dry run unless --yes.
@@ -132,6 +159,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     reasons = refusal_reasons(plan)
     config = load_config(config_path)  # its max_instances is one of the blocking checks
     blocking = blocking_reasons(plan, config.max_instances)
+    if yes:  # a capacity block is bought only with --purchase; nothing overrides that
+        blocking += purchase_reasons(plan, purchase)
     if blocking or (reasons and not force):
         # Why the plan cannot run comes before any flag problem: the flags are not read.
         if not yes:  # the dry run still shows what the plan would create (recomputed)
@@ -140,6 +169,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
                 click.echo(line)
         _refuse(blocking, [] if force else reasons)
         return 1
+    if block_allocations(plan):
+        return _capacity_blocks(plan, yes, reasons)
     _apply_job_flags(config, setup, run_command, container, envs, on_exit, hard_limit_hours)
     providers = list(dict.fromkeys(a.provider for a in plan.allocations))
     apply_flags(config, providers, images, {
@@ -168,6 +199,8 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
             return 1
     for reason in reasons:
         _err(f"gpucost: warning: {reason} (--force)")
+    for warning in unrecoverable_spot(plan) + spot_warnings(plan):
+        _err(f"gpucost: warning: {warning}")
     for line in unchecked_prices(plan):
         _err(f"gpucost: warning: {line}")
     if not job.get("run"):
@@ -335,9 +368,13 @@ def down(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
                    "allocation, separated by ---.")
 @click.option("--infra", is_flag=True, help="SkyPilot: write resources.infra "
               "(SkyPilot >= 0.10) instead of cloud/region/zone.")
+@click.option("--managed", is_flag=True, help="SkyPilot: tasks for managed jobs (`sky jobs "
+              "launch`), spot ones with resources.job_recovery, so reclaimed instances are "
+              "replaced and the job rerun from its checkpoint.")
 @config_option
 @lambda func: _with_job_options(func, 4)  # setup, run, container, env
-def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_path: str | None,
+def export(plan_file: str, fmt: str, output: str | None, infra: bool, managed: bool,
+           config_path: str | None,
            setup: str | None, run_command: str | None, container: str | None,
            envs: tuple[str, ...]) -> int:
     """Export PLAN_FILE for another tool (SkyPilot task YAML, with the job's setup, run
@@ -351,7 +388,7 @@ def export(plan_file: str, fmt: str, output: str | None, infra: bool, config_pat
                          f"(plan status {plan.status})")
     config = load_config(config_path)
     _apply_job_flags(config, setup, run_command, container, envs, None, None)
-    text = export_skypilot(plan, config.settings.get("job"), infra=infra)
+    text = export_skypilot(plan, config.settings.get("job"), infra=infra, managed=managed)
     if output:
         write_output(output, text, "SkyPilot YAML")
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)

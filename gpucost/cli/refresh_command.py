@@ -47,8 +47,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
               default=None,
               help=f"Seconds each provider may take in all; its regions then keep their old "
                    f"rows, marked stale (default ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g}).")
+@click.option("--capacity-blocks", "capacity_blocks", default=None, metavar="TYPE:COUNT:DAYS,...",
+              help="AWS: also list EC2 Capacity Block offerings for these requests "
+                   "(e.g. p5.48xlarge:8:14) in each refreshed region.")
+@click.option("--placement-scores", "placement_scores", type=click.IntRange(1, 10_000),
+              default=None, metavar="INSTANCES",
+              help="AWS: also read spot placement scores of the spot GPU types at this many "
+                   "instances (needs credentials).")
 def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_dir: str | None,
-                    project: str | None, timeout: float | None) -> int:
+                    project: str | None, timeout: float | None,
+                    capacity_blocks: str | None = None,
+                    placement_scores: int | None = None) -> int:
     """Fetch current GPU prices and specs into new dated snapshot files.
 
     Writes are atomic, and concurrent refreshes into one folder take turns (a lock).
@@ -60,7 +69,13 @@ def refresh_command(providers: tuple[str, ...], regions: tuple[str, ...], out_di
         if name not in provider_names():
             raise click.BadParameter(f"{name!r}; expected one of {', '.join(provider_names())}",
                                      param_hint="--provider")
-    options = {"gcp": {"project": project}} if project else {}
+    options: dict[str, dict] = {"gcp": {"project": project}} if project else {}
+    if capacity_blocks:
+        from gpucost.providers.aws.capacity_blocks import parse_requests
+
+        options.setdefault("aws", {})["capacity_blocks"] = parse_requests(capacity_blocks)
+    if placement_scores:
+        options.setdefault("aws", {})["placement_scores"] = placement_scores
     # A bucket: refresh into a local copy of its newest files, then upload what was written.
     bucket = out_dir if is_remote(out_dir) else None
     # Checked before anything is fetched: a file in the way, a read-only mount.

@@ -85,13 +85,20 @@ LIMITS: dict[str, tuple[float, float]] = {
     "assumptions.startup_hours": (0, 48),
     "assumptions.spot_interruptions_per_instance_hour": (0, 1),
     "assumptions.spot_restart_hours": (0, 24),
+    "assumptions.spot_checkpoint_interval_hours": (0, 24),
+    "assumptions.checkpoint_gb_per_s_per_instance": (0, 10_000),
+    "assumptions.checkpoint_gb_per_s_max": (0, 1_000_000),
 }
 ASSUMPTION_KEYS = tuple(k.split(".", 1)[1] for k in LIMITS if k.startswith("assumptions."))
 INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
                  "deadline_confidence",
                  "memory.activation_headroom", "memory.margin", "model.activated_parameters",
                  "batch_tokens",
-                 *(f"assumptions.{k}" for k in ASSUMPTION_KEYS)}
+                 *(f"assumptions.{k}" for k in ASSUMPTION_KEYS
+                   # divisors: zero would mean no checkpoint ever gets written
+                   if k not in ("spot_checkpoint_interval_hours",
+                                "checkpoint_gb_per_s_per_instance",
+                                "checkpoint_gb_per_s_max"))}
 
 
 @dataclass(frozen=True)
@@ -177,12 +184,18 @@ class Assumptions:
     housekeeping: float = 0.03
     # Provisioning, image pull, data and compile warm-up, once per run.
     startup_hours: float = 0.25
-    # Spot reclaims per instance-hour. GPU spot pools are among the most reclaimed (the
-    # AWS Spot Instance Advisor puts most GPU types in its ">20% per month" band, an
-    # average over calm and busy pools); 0.02 is one reclaim per ~2 days per instance.
-    spot_interruptions_per_instance_hour: float = 0.02
+    # Spot reclaims per instance-hour for every pool; None: each pool's own rate from
+    # the interruption data beside the prices (gpucost/performance/spot.py).
+    spot_interruptions_per_instance_hour: float | None = None
     # Getting a replacement spot instance and restarting.
     spot_restart_hours: float = 0.25
+    # Spot runs checkpoint every this many hours; None: the Young/Daly optimum.
+    spot_checkpoint_interval_hours: float | None = None
+    # Checkpoint bandwidth: each instance writes its shard of the training state in
+    # parallel (2 GB/s, 16 Gbps, a sharded write to object storage or a parallel file
+    # system) up to what the storage takes in all (20 GB/s). Stated assumptions.
+    checkpoint_gb_per_s_per_instance: float = 2.0
+    checkpoint_gb_per_s_max: float = 20.0
 
 
 @dataclass(frozen=True)

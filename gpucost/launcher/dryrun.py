@@ -31,6 +31,10 @@ def describe(plan: LaunchPlan, backends: Mapping[str, Backend] | None = None) ->
             backend = backends[alloc.provider]
             lines.append(f"    image: {backend.describe_image(alloc)}")
             lines.extend(f"    {extra}" for extra in backend.describe_extras(plan, alloc))
+        if alloc.pricing == "capacity_block":
+            from gpucost.launcher.capacity_purchase import describe_purchase
+
+            lines.append(describe_purchase(alloc))
         lines.append(f"    expected: {money(alloc.usd_per_hour)}/hour per instance, "
                      f"{money(alloc.usd_per_hour_total)}/hour in all, for {alloc.hours:,.1f} h"
                      f" = {money(alloc.cost_usd)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ from gpucost.planner.plan import Allocation
 
 SUPPORTED_PLAN_VERSION = 1
 MODES = ("single", "divisible", "experiments")
-PRICING = ("on_demand", "spot")
+PRICING = ("on_demand", "spot", "capacity_block")
 # Bounds no real plan comes near; beyond them a number is corrupt or hostile (the launch
 # guard in :mod:`gpucost.launcher.safety` applies the real limits).
 MAX_INSTANCES_FIELD = 100_000
@@ -143,7 +144,26 @@ def _allocation(r: _Reader, data: Any, index: int) -> PlanAllocation:
         run=r.text(a, "run", f"{name}.run", empty=True) if a.get("run") else "",
         as_of=_date(r, a, "as_of", f"{name}.as_of") if a.get("as_of") else "",
         work_share=r.number(a, "work_share", f"{name}.work_share", null=True, maximum=1.0),
+        capacity_block=_block(r, a, name),
     )
+
+
+def _block(r: _Reader, a: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A capacity_block allocation's block: its offering id, fee and window."""
+    if a.get("pricing") != "capacity_block":
+        return None
+    b = r.obj(r.get(a, "capacity_block", f"{name}.capacity_block"), f"{name}.capacity_block")
+    where = f"{name}.capacity_block"
+    offering = r.text(b, "offering_id", f"{where}.offering_id")
+    if not re.fullmatch(r"cb-[0-9a-z]{1,40}", offering):
+        raise r.fail(f"{where}.offering_id", f"an offering id like cb-0123abcd, got "
+                     f"{quote(offering)}")
+    return {"offering_id": offering,
+            "upfront_fee_usd": r.number(b, "upfront_fee_usd", f"{where}.upfront_fee_usd"),
+            "instance_count": r.count(b, "instance_count", f"{where}.instance_count"),
+            "zone": r.text(b, "zone", f"{where}.zone", empty=True),
+            "start": r.text(b, "start", f"{where}.start"),
+            "end": r.text(b, "end", f"{where}.end")}
 
 
 def _date(r: _Reader, data: dict[str, Any], key: str, name: str) -> str:

@@ -146,6 +146,8 @@ def _snapshot_check(plan: LaunchPlan) -> tuple[list[str], list[str]]:
     unchecked: list[str] = []
     tables = {}
     for alloc in plan.allocations:
+        if alloc.pricing == "capacity_block":  # a block's fee is not a snapshot price
+            continue
         path = paths.get(alloc.provider)
         where = f"allocations[{alloc.index}] ({alloc.provider} {alloc.region} " \
                 f"{alloc.instance_type} {alloc.pricing})"

@@ -17,6 +17,13 @@ complete task that ``sky launch`` accepts on its own, named ``<plan-id>-<alloc>`
 With ``infra=True`` (``--infra``), resources say ``infra: aws/us-east-1/us-east-1a``
 instead (SkyPilot >= 0.10 prefers it, and refuses both forms in one task).
 
+With ``managed=True`` (``--managed``) the tasks are for SkyPilot managed jobs (``sky jobs
+launch``): spot ones get ``resources.job_recovery: {strategy: FAILOVER}``, so SkyPilot
+relaunches a reclaimed cluster (same region first) and reruns ``run``; ``run`` starts by
+setting ``GPUCOST_RESTART`` (1 when ``GPUCOST_CHECKPOINT_DIR`` already holds a
+checkpoint, so the job resumes from it). This is how a spot plan on several instances
+runs as the plan's renewal model assumes (docs.skypilot.co, "Managed Jobs").
+
 ``setup``, ``run``, ``container`` (``resources.image_id: docker:...``) and ``envs`` come
 from the launch config's ``job`` section or the flags. ``run`` starts by setting
 ``NODE_RANK``, ``NNODES``, ``GPUS_PER_NODE`` and ``MASTER_ADDR`` from SkyPilot's
@@ -86,8 +93,17 @@ def _run_prelude(plan: LaunchPlan, alloc: PlanAllocation) -> str:
     return prelude
 
 
+# The GPUCOST_RESTART convention of managed tasks: 1 when the job's checkpoint folder
+# (GPUCOST_CHECKPOINT_DIR, e.g. a mounted bucket, set with --env or job.env) already
+# holds a checkpoint, as on a rerun after a reclaim; else 0. The job reads it to resume.
+RESTART_PRELUDE = ('export GPUCOST_RESTART=0\n'
+                   'if [ -n "${GPUCOST_CHECKPOINT_DIR:-}" ] && '
+                   '[ -n "$(ls -A "$GPUCOST_CHECKPOINT_DIR" 2>/dev/null)" ]; then '
+                   'export GPUCOST_RESTART=1; fi\n')
+
+
 def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None, *,
-         infra: bool = False) -> dict[str, Any]:
+         infra: bool = False, managed: bool = False) -> dict[str, Any]:
     """The SkyPilot task for one allocation."""
     job = job or JobSettings()
     instance_type, _, _ = split_instance_type(alloc.instance_type)
@@ -104,6 +120,8 @@ def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None
         "accelerators": f"{skypilot_gpu(alloc.gpu)}:{alloc.gpu_count}",
         "use_spot": alloc.spot,
     })
+    if managed and alloc.spot:
+        resources["job_recovery"] = {"strategy": "FAILOVER"}
     if job.container:
         resources["image_id"] = f"docker:{job.container}"
     envs = {k: v for k, v in environment(plan, alloc, 0, "", job).items()
@@ -119,20 +137,28 @@ def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None
                            "envs": envs}
     if job.setup:
         doc["setup"] = job.setup
-    doc["run"] = _run_prelude(plan, alloc) + (job.run or "echo 'gpucost: no run command "
+    doc["run"] = _run_prelude(plan, alloc) + (RESTART_PRELUDE if managed else "") + (
+        job.run or "echo 'gpucost: no run command "
                                                          "given (job.run or --run)'") + "\n"
     return doc
 
 
 def export_skypilot(plan: LaunchPlan, job: dict[str, Any] | None = None, *,
-                    infra: bool = False) -> str:
+                    infra: bool = False, managed: bool = False) -> str:
     """All allocations as a multi-document YAML string (``job``: the launch config's job
     section)."""
     settings = JobSettings.from_settings(job)
     # the header is a YAML comment: keep plan values out of it, they could break the line
     header = (f"# SkyPilot tasks exported by gpucost: {len(plan.allocations)} document(s), "
               "one per allocation.\n")
-    body = yaml.dump_all([task(plan, a, settings, infra=infra) for a in plan.allocations],
+    if managed:
+        header += ("# Managed jobs: run each with `sky jobs launch`; spot tasks recover "
+                   "(job_recovery) and rerun from their checkpoint.\n")
+    elif any(a.spot and cluster_size(plan, a) > 1 for a in plan.allocations):
+        header += ("# Spot clusters here are not recovered by `sky launch`: export with "
+                   "--managed and use `sky jobs launch`.\n")
+    body = yaml.dump_all([task(plan, a, settings, infra=infra, managed=managed)
+                          for a in plan.allocations],
                          Dumper=_Dumper, sort_keys=False, explicit_start=True,
                          allow_unicode=True)
     return header + body

@@ -21,7 +21,7 @@ import pandas as pd
 from gpucost.job.shape import ModelShape
 from gpucost.job.spec import Assumptions, RunSpec
 from gpucost.performance.calibration import Calibration
-from gpucost.performance.goodput import overhead
+from gpucost.performance.goodput import offer_reclaim_rates, overhead, spot_model
 from gpucost.performance.hardware import HardwareClasses, hardware_classes, subset
 from gpucost.performance.step_time import (
     GIB,
@@ -89,8 +89,14 @@ class PerformanceCurves:
     comm: np.ndarray
     data_parallel: np.ndarray
     micro_batches: np.ndarray
-    rate: np.ndarray           # (2 x classes, K): job FLOPs/hour, [on-demand; spot]
+    # (rows, K): expected job FLOPs/hour; rows are the classes on demand, then one per
+    # (class, spot reclaim rate) pair of the spot offers
+    rate: np.ndarray
     startup_hours: float
+    row_class: np.ndarray | None = None    # (rows,) the hardware class of each rate row
+    row_reclaims: np.ndarray | None = None  # (rows,) reclaims per instance-hour (0: on demand)
+    # (rows, K): variance of the wall time per wall hour (spot reclaims; 0 on demand)
+    variance: np.ndarray | None = None
 
     @property
     def n_max(self) -> int:
@@ -224,14 +230,29 @@ def performance_curves(run: RunSpec, offers: pd.DataFrame, n_max: int,
 
     gpus = counts[None, :] * classes.gpus_per_instance[:, None]
     per_token = job_flops_per_token(run, shape)
-    rates = []
-    for spot in (False, True):
-        extra = overhead(assumptions, gpus, counts[None, :] if spot else 0)
-        rates.append(tokens * 3600.0 * per_token / (1.0 + extra))
+    extra = overhead(assumptions, gpus, 0)
+    rates = [tokens * 3600.0 * per_token / (1.0 + extra)]
+    variances = [np.zeros_like(rates[0])]
+    spot_offer = (offers["pricing"] == "spot").to_numpy()
+    reclaims = offer_reclaim_rates(offers, assumptions)
+    rows = np.asarray(codes).copy()
+    pairs = sorted({(int(c), float(r)) for c, r, s in zip(codes, reclaims, spot_offer,
+                                                          strict=True) if s})
+    row_of = {pair: size + k for k, pair in enumerate(pairs)}
+    for i in np.flatnonzero(spot_offer):
+        rows[i] = row_of[(int(codes[i]), float(reclaims[i]))]
+    state = run.parameters * run.bytes_per_parameter if run.parameters else 0.0
+    gpu_rows = np.broadcast_to(gpus, tokens.shape)
+    for c, reclaim in pairs:
+        model = spot_model(assumptions, reclaim, counts, gpu_rows[c], state)
+        rates.append(tokens[c:c + 1] * 3600.0 * per_token / model.factor[None, :])
+        variances.append(model.variance_per_hour[None, :])
     curves = PerformanceCurves(
         classes=classes, shape=shape, grid=grid, counts=counts, tokens_per_s=tokens,
         layout_index=best, memory=memory, comm=comm, data_parallel=dp,
         micro_batches=micro, rate=np.concatenate(rates, axis=0),
-        startup_hours=assumptions.startup_hours)
-    spot_offer = (offers["pricing"] == "spot").to_numpy()
-    return curves, codes + np.where(spot_offer, len(classes.keys), 0)
+        startup_hours=assumptions.startup_hours,
+        row_class=np.array([*range(size), *(c for c, _ in pairs)], dtype=np.int64),
+        row_reclaims=np.array([0.0] * size + [r for _, r in pairs]),
+        variance=np.concatenate(variances, axis=0))
+    return curves, rows

@@ -39,13 +39,16 @@ def estimate(run: RunSpec, offer: Mapping[str, Any], instances: int,
              assumptions: Assumptions | None = None) -> Estimate:
     """Throughput, wall time and layout of ``run`` on ``instances`` of ``offer`` (a row of
     the offer table: gpu, gpu_count, gpu_memory_gib, gpu_link, network_gbps, rdma,
-    pricing)."""
+    pricing; spot offers also provider, region, instance_type, or reclaims_per_hour)."""
     from gpucost.performance import calibration
     from gpucost.performance.uncertainty import basis_of, hours_at
 
     assumptions = assumptions or Assumptions()
     frame = pd.DataFrame([{k: offer.get(k) for k in (
-        "gpu", "gpu_count", "gpu_memory_gib", "gpu_link", "network_gbps", "rdma", "pricing")}])
+        "gpu", "gpu_count", "gpu_memory_gib", "gpu_link", "network_gbps", "rdma", "pricing",
+        "provider", "region", "instance_type")}])
+    if offer.get("reclaims_per_hour") is not None:  # the pool's spot reclaim rate
+        frame["reclaims_per_hour"] = float(offer["reclaims_per_hour"])
     frame["gpu_link"] = frame["gpu_link"].fillna("")
     frame["rdma"] = frame["rdma"].fillna(False).astype(bool)
     frame["network_gbps"] = frame["network_gbps"].astype(float)

@@ -6,21 +6,26 @@ Llama 3, sec. 3.3.4: "higher than 90% effective training time" with 419 unexpect
 interruptions in 54 days on 16,384 H100s). The model, with every constant overridable
 in the job file's ``assumptions:``:
 
-    wall = startup + train x (1 + housekeeping + failures x gpus x lost
-                              + spot reclaims x instances x lost per reclaim)
+    wall = startup + train x (1 + housekeeping + failures x gpus x lost)   on demand
+    wall = startup + train x (1 + housekeeping) x f(reclaims, failures)   spot
 
 - failures: hardware interruptions per GPU-hour, 419 / (54 x 24 x 16,384) = 2e-5;
 - lost per interruption: half a checkpoint interval of work plus the restart;
 - housekeeping: checkpoint writes and evaluation, a fixed share of training time;
 - startup: provisioning, image pull, data and compile warm-up, once per run, so short
   runs pay relatively more;
-- spot: a synchronous run stops whenever *any* of its instances is reclaimed, so the
-  expected overhead grows with the number of spot instances.
+- spot: a synchronous run stops whenever *any* of its instances is reclaimed; f is the
+  renewal-theory expected time per unit of work (Daly 2006) of :mod:`.spot`, which grows
+  exponentially once interruptions come faster than checkpoints and restarts.
 """
 
 from __future__ import annotations
 
 from gpucost.job.spec import Assumptions
+from gpucost.performance.spot import SpotModel, offer_reclaim_rates, spot_model
+
+__all__ = ["SpotModel", "describe", "lost_per_failure", "offer_reclaim_rates", "overhead",
+           "spot_model"]
 
 
 def lost_per_failure(a: Assumptions) -> float:
@@ -29,26 +34,13 @@ def lost_per_failure(a: Assumptions) -> float:
     return a.checkpoint_interval_hours / 2 + a.restart_hours
 
 
-def lost_per_reclaim(a: Assumptions) -> float:
-    """Hours a spot reclaim stops the whole run: half a checkpoint interval, then getting
-    a replacement instance and restarting."""
-    return a.checkpoint_interval_hours / 2 + a.spot_restart_hours
-
-
-def overhead(a: Assumptions, gpus, spot_instances):
-    """Extra wall time per hour of training (numpy-broadcastable over GPU and spot
-    instance counts)."""
-    return (a.housekeeping + a.failures_per_gpu_hour * gpus * lost_per_failure(a)
-            + a.spot_interruptions_per_instance_hour * spot_instances * lost_per_reclaim(a))
+def overhead(a: Assumptions, gpus, spot_instances=0):
+    """Extra wall time per hour of training on demand (numpy-broadcastable over GPU
+    counts). Spot clusters: :func:`spot_model`; ``spot_instances`` is ignored."""
+    return a.housekeeping + a.failures_per_gpu_hour * gpus * lost_per_failure(a)
 
 
 def describe(a: Assumptions) -> str:
     return (f"Goodput: +{a.housekeeping:.0%} for checkpoints and evaluation; "
             f"{a.failures_per_gpu_hour:g} hardware failures per GPU-hour, each losing "
             f"{lost_per_failure(a):g} h; {a.startup_hours:g} h start-up per run.")
-
-
-def describe_spot(a: Assumptions) -> str:
-    return (f"Spot: {a.spot_interruptions_per_instance_hour:g} reclaims per instance-hour, "
-            f"each stopping the whole run for {lost_per_reclaim(a):g} h, so the overhead "
-            "grows with the number of spot instances.")

@@ -39,6 +39,7 @@ from gpucost.catalog.gpus import is_known_gpu
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.performance import PerformanceCurves, calibration
 from gpucost.performance.curves import performance_curves
+from gpucost.performance.spot import quantile_hours
 from gpucost.performance.uncertainty import basis_of, throughput_ratio
 from gpucost.providers import LAUNCHABLE_PROVIDERS
 
@@ -56,6 +57,9 @@ class Candidates:
     # GPUs the job's stack cannot run (or not in any precision it allows), and why:
     # "Best plan with each other GPU" lists them with the reason.
     excluded: dict[str, str] = field(default_factory=dict)
+    # A spot cluster meets the deadline when it finishes by then with this probability
+    # (the run's deadline_confidence; None: its expected finish meets it).
+    deadline_confidence: float | None = None
 
     @property
     def empty(self) -> bool:
@@ -138,7 +142,8 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
         table = table[table["gpu_memory_gib"] >= run.min_gpu_memory_gib]
         funnel.append((f"at least {run.min_gpu_memory_gib:g} GiB per GPU", len(table)))
     if table.empty:
-        return Candidates(table, funnel, notes, excluded=excluded)
+        return Candidates(table, funnel, notes, excluded=excluded,
+                          deadline_confidence=run.deadline_confidence)
 
     table = table.reset_index(drop=True)
     n_max = np.full(len(table), constraints.max_instances, dtype=np.int64)
@@ -154,7 +159,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
     curves, curve = performance_curves(run, table, int(max(table["n_max"].max(), 1)),
                                        assumptions, calibration(run.stack))
     table["curve"] = curve
-    table["hw_class"] = curve % len(curves.classes.keys)
+    table["hw_class"] = curves.row_class[curve]
     fits = curves.tokens_per_s > 0
     # Per class: the position in curves.counts of the fewest instances that fit.
     first = np.where(fits.any(axis=1), fits.argmax(axis=1), -1)
@@ -224,7 +229,7 @@ def build_candidates(offers: pd.DataFrame, run: RunSpec, constraints: Constraint
                      f"{curves.shape.experts} experts, {curves.shape.experts_per_token} per "
                      f"token, expert width {curves.shape.expert_hidden_size:,.0f} (set them "
                      "in model:)")
-    return Candidates(table, funnel, notes, curves, excluded)
+    return Candidates(table, funnel, notes, curves, excluded, run.deadline_confidence)
 
 
 def at_confidence(curves: PerformanceCurves, table: pd.DataFrame,
@@ -239,8 +244,9 @@ def at_confidence(curves: PerformanceCurves, table: pd.DataFrame,
     own = table.groupby("hw_class")["own_data"].all()
     for c, mine in own.items():
         ratio[int(c)] = throughput_ratio(1.0 - confidence, bool(mine))
-    # Rows are [on-demand classes; spot classes]: both pricings of a class share it.
-    ratio = np.concatenate([ratio, ratio])
+    # Rows are the on-demand classes, then (class, reclaim rate) spot rows: every row of a
+    # class shares its ratio.
+    ratio = ratio[curves.row_class]
     return replace(curves, rate=curves.rate * ratio[:, None])
 
 
@@ -269,7 +275,7 @@ def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndar
     curves = cands.curves
     assert curves is not None
     hours = run_hours(run, curves.rate, curves.startup_hours)
-    meets = hours <= run.deadline_hours * (1 + 1e-12)
+    meets = finish_hours(cands, hours) <= run.deadline_hours * (1 + 1e-12)
     with np.errstate(invalid="ignore"):  # inf hours where nothing fits
         gpu_time = np.where(meets, curves.counts[None, :] * hours, np.inf)
     best_cost = _prefix_arg(gpu_time, np.less)
@@ -283,6 +289,17 @@ def best_instances(cands: Candidates, run: RunSpec) -> tuple[np.ndarray, np.ndar
     ok = meets[rows, j]
     j = np.where(ok, j, fastest[rows, cap])
     return curves.counts[j], ok, j
+
+
+def finish_hours(cands: Candidates, hours: np.ndarray) -> np.ndarray:
+    """The wall time that must meet the deadline: the expected one, or with
+    ``deadline_confidence`` the one spot reclaims leave the run within with that
+    probability (every curve row and count)."""
+    curves = cands.curves
+    if cands.deadline_confidence is None or curves is None or curves.variance is None:
+        return hours
+    with np.errstate(invalid="ignore"):
+        return quantile_hours(hours, curves.variance * hours, cands.deadline_confidence)
 
 
 def _prefix_arg(values: np.ndarray, better) -> np.ndarray:

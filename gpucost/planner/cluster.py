@@ -244,7 +244,11 @@ def estimate(job: JobSpec, catalog: Catalog, instance_type: str, instances: int,
     if pricing is not None and pricing not in PRICINGS:
         raise GpucostError(f"--pricing: {quote(pricing)}; expected one of: "
                            + ", ".join(PRICINGS))
-    offer = pick_offer(catalog.offers, instance_type, provider, region, pricing)
+    from gpucost.catalog.interruptions import attach
+
+    # spot offers carry their pool's reclaim rate, as in plans
+    offer = pick_offer(attach(catalog.offers, catalog.interruptions), instance_type, provider,
+                       region, pricing)
     from gpucost.catalog.gpus import is_known_gpu
 
     if not is_known_gpu(offer["gpu"]):

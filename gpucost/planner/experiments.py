@@ -133,7 +133,7 @@ def solve_experiments(cands: list[Candidates], runs: tuple[RunSpec, ...],
             same_run[key] = (evaluated, run_options(c, run, assumptions, evaluated))
         evaluated, ranked = same_run[key]
         if ranked.empty:
-            reason, hours = deadline_miss(evaluated, run, c, constraints)
+            reason, hours = deadline_miss(evaluated, run, c, constraints, assumptions)
             reasons.append(reason)
             earliest.append(hours)
         options.append(ranked)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import JobSpec
@@ -75,8 +76,8 @@ def frontier(job: JobSpec, catalog: Catalog, points: int = 15) -> list[FrontierP
     plan can meet; sorted by deadline."""
     job = check_constraint_names(job, catalog.offers)
     base = min(r.deadline_hours for r in job.runs)
-    cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
-                               catalog.quotas)
+    cands = candidates_for_job(with_interruptions(catalog.offers, catalog.interruptions),
+                               job.runs, job.constraints, job.assumptions, catalog.quotas)
     unbudgeted = replace(job, constraints=replace(job.constraints, budget_usd=None))
 
     def point(hours: float, earliest: bool = False) -> tuple[FrontierPoint, float | None]:

@@ -92,6 +92,13 @@ class Allocation:
     # data/tensor/pipeline parallel, ZeRO stage, micro-batch, checkpointing, memory per
     # GPU, MFU, share of step time in exposed communication, tokens/s.
     layout: dict[str, Any] | None = None
+    # Spot allocations: the interruption band and what reclaims do to the run
+    # (gpucost.performance.spot.run_figures, plus "band" and "band_source").
+    spot_figures: dict[str, Any] | None = None
+    # A Capacity Block to buy (pricing "capacity_block"): offering_id, zone, start, end,
+    # instance_count, upfront_fee_usd, starts_in_hours, run_hours. The allocation's
+    # hours run from now to the finish, and instances x hours x usd_per_hour = the fee.
+    capacity_block: dict[str, Any] | None = None
     # Divisible plans only: the share of the job's FLOPs these instances do together
     # (equal parts each), and the job FLOPs one instance does per working hour.
     work_share: float | None = None

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gpucost.catalog.age import price_age
+from gpucost.catalog.interruptions import attach as with_interruptions
 from gpucost.catalog.snapshot import Catalog
 from gpucost.formatting import hours_text, money
 from gpucost.job.spec import Assumptions, Constraints, JobSpec, RunSpec
@@ -82,7 +83,7 @@ def subset(c: Candidates, rows: pd.Series | list[int], label: str) -> Candidates
     """``c`` keeping only ``rows`` (a mask or positions), the step noted in its funnel."""
     table = (c.table[rows] if isinstance(rows, pd.Series) else c.table.iloc[rows])
     return Candidates(table.reset_index(drop=True), c.funnel + [(label, len(table))], c.notes,
-                      c.curves, c.excluded)
+                      c.curves, c.excluded, c.deadline_confidence)
 
 
 def _alternative(gpu: str, result: ModeResult, note: str = "") -> Alternative:
@@ -263,7 +264,9 @@ def stack_effect(job: JobSpec, cands: list[Candidates],
 def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                  spot_in_play: bool, allocations: list[Allocation] | None = None) -> dict:
     from gpucost.performance import calibration
-    from gpucost.performance.goodput import describe, describe_spot
+    from gpucost.performance.goodput import describe
+    from gpucost.performance.spot import describe as describe_spot
+
     mfu: dict[str, dict] = {}
     for c in {id(c): c for c in cands}.values():  # a sweep shares one candidate set
         for gpu, group in c.table.groupby("gpu"):
@@ -300,7 +303,7 @@ def _assumptions(job: JobSpec, cands: list[Candidates], gpus: set[str],
                       "(end-to-end fp8 GEMMs, not the 2x datasheet ratio), attention and "
                       f"communication in bf16, casts adding {calib.fp8_cast_traffic:.0%} to "
                       "memory traffic." if run.precision == "fp8" else None),
-        "spot": describe_spot(job.assumptions) if spot_in_play else None,
+        "spot": describe_spot(job.assumptions, job.mode) if spot_in_play else None,
         "bytes_per_parameter": run.bytes_per_parameter,
         "flops_formula": f"{FLOPS_DEFINITION}, x tokens, unless flops is given; MFU = these "
                          "FLOPs / (time x dense peak)",
@@ -383,6 +386,62 @@ def _snapshot_info(catalog: Catalog, allocations: list, cands: list,
     }
 
 
+def _with_capacity_block(job: JobSpec, cands: list[Candidates], catalog: Catalog,
+                         result: ModeResult, now: dt.datetime) -> ModeResult:
+    """``result``, or a Capacity Block when one is cheaper (or the only way) to meet the
+    deadline within the budget (``single`` runs; see :mod:`gpucost.planner.capacity`)."""
+    from gpucost.planner.capacity import block_allocations
+
+    if job.mode != "single" or catalog.capacity_blocks is None:
+        return result
+    budget = job.constraints.budget_usd
+    options = [(fee, a) for fee, a in block_allocations(
+        cands[0], job.runs[0], catalog.capacity_blocks, job.assumptions, now)
+        if budget is None or fee <= budget]
+    if not options:
+        return result
+    fee, alloc = options[0]
+    if result.feasible and result.cost_usd <= fee:
+        return result
+    why = ("cheaper than any on-demand or spot cluster meeting the deadline"
+           if result.feasible else "no on-demand or spot cluster meets every constraint")
+    return ModeResult([alloc], "optimal", {**result.solver, "name": result.solver.get(
+        "name", "exhaustive scan") + " + capacity blocks", "status": "optimal"},
+        notes=[*result.notes, f"Capacity block chosen: {why}."])
+
+
+def with_spot_figures(job: JobSpec, cands: list[Candidates], allocations: list
+                      ) -> list:
+    """``allocations`` with, on each spot one, its pool's interruption band and what
+    reclaims do to the run (expected reclaims, lost share, finish probability)."""
+    from gpucost.performance.spot import run_figures
+
+    runs = {r.name: (r, c) for r, c in zip(job.runs, cands, strict=True)}
+    out = []
+    for a in allocations:
+        run, c = runs.get(a.run) or (job.runs[0], cands[0])
+        if a.pricing != "spot" or c.curves is None or c.empty:
+            out.append(a)
+            continue
+        t = c.table
+        hit = t[(t["provider"] == a.provider) & (t["region"] == a.region)
+                & (t["instance_type"] == a.instance_type) & (t["pricing"] == a.pricing)]
+        if hit.empty:
+            out.append(a)
+            continue
+        row = hit.iloc[0]
+        state = (run.parameters or 0.0) * run.bytes_per_parameter
+        figures = run_figures(job.assumptions, float(c.curves.row_reclaims[int(row["curve"])]),
+                              a.instances, a.gpu_count, a.hours, run.deadline_hours, state,
+                              synchronous=job.mode != "divisible")
+        overridden = job.assumptions.spot_interruptions_per_instance_hour is not None
+        figures["band"] = "job override" if overridden else str(row.get("interruption_band", ""))
+        figures["band_source"] = ("assumptions.spot_interruptions_per_instance_hour"
+                                  if overridden else str(row.get("interruption_source", "")))
+        out.append(replace(a, spot_figures=figures))
+    return out
+
+
 def _user_calibration(job: JobSpec, cands: list[Candidates]) -> str | None:
     """"calibrated on 3 of your measurements (H100, pytorch)" when a team's profile
     (gpucost calibrate) changed the speed of offers this job could use."""
@@ -417,9 +476,16 @@ def plan_job(job: JobSpec, catalog: Catalog, *, explain: bool = True,
     """
     now = now or dt.datetime.now(dt.UTC)
     job = check_constraint_names(job, catalog.offers)
-    cands = candidates_for_job(catalog.offers, job.runs, job.constraints, job.assumptions,
-                               catalog.quotas)
+    cands = candidates_for_job(with_interruptions(catalog.offers, catalog.interruptions),
+                               job.runs, job.constraints, job.assumptions, catalog.quotas)
     result = solve_mode(job, cands)
+    result = _with_capacity_block(job, cands, catalog, result, now)
+    result = replace(result, allocations=with_spot_figures(job, cands, result.allocations))
+    if catalog.placement_scores is not None:
+        from gpucost.providers.aws.placement_scores import low_score_notes
+
+        result.notes = [*result.notes, *low_score_notes(result.allocations,
+                                                        catalog.placement_scores)]
     chosen = {a.gpu for a in result.allocations}
     plan = Plan(
         job={"name": job.name, "mode": job.mode, "precision": job.runs[0].precision,

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from gpucost.formatting import hours_text, sig
 from gpucost.job.spec import Assumptions, Constraints, RunSpec
 from gpucost.planner.candidates import Candidates, best_instances, run_hours, tie_break_order
 from gpucost.planner.diagnose import budget_reason, deadline_reason, empty_reason, speed_limit
@@ -59,13 +60,50 @@ def best_rows(evaluated: pd.DataFrame) -> pd.DataFrame:
 
 
 def deadline_miss(evaluated: pd.DataFrame, run: RunSpec, cands: Candidates,
-                  constraints: Constraints) -> tuple[str, float]:
+                  constraints: Constraints, assumptions: Assumptions | None = None
+                  ) -> tuple[str, float]:
     """Why no cluster in ``evaluated`` meets ``run``'s deadline, and its earliest finish
-    (the fastest cluster), with the limit that stops it going faster."""
+    (the fastest cluster), with the limit that stops it going faster. When the fastest is
+    spot, what reclaims do to it is the reason."""
     fastest = evaluated.iloc[int(np.argmin(evaluated["hours"].to_numpy()))]
     where = f"{fastest['instance_type']} x{int(fastest['instances'])} in {fastest['region']}"
     hours = float(fastest["hours"])
+    if assumptions is not None and fastest["pricing"] == "spot":
+        return spot_reason(run, fastest, assumptions, cands.deadline_confidence), hours
     return deadline_reason(run, hours, where, speed_limit(cands, fastest, constraints)), hours
+
+
+def _duration(hours: float | None) -> str:
+    if not hours:
+        return "never"
+    return f"{sig(hours * 60, 2)} min" if hours < 1 else hours_text(hours)
+
+
+def spot_reason(run: RunSpec, row: pd.Series, assumptions: Assumptions,
+                confidence: float | None) -> str:
+    """Why the fastest cluster, a spot one, misses the deadline: what reclaims cost it."""
+    from gpucost.performance.spot import offer_reclaim_rates, run_figures
+
+    rate = float(offer_reclaim_rates(row.to_frame().T, assumptions)[0])
+    n = int(row["instances"])
+    f = run_figures(assumptions, rate, n, int(row["gpu_count"]), float(row["hours"]),
+                    run.deadline_hours, (run.parameters or 0.0) * run.bytes_per_parameter)
+    every = f["hours_between_interruptions"]
+    where = f"{n} x {row['instance_type']} spot in {row['region']}"
+    if f["meets_deadline_mean"] and confidence is not None:
+        return (f"{run.name}: no spot cluster finishes by the deadline of "
+                f"{hours_text(run.deadline_hours)} with probability {confidence:g} "
+                f"(deadline_confidence); the fastest, {where}, expects "
+                f"{hours_text(float(row['hours']))} but reclaims leave it a "
+                f"{f['p_meets_deadline']:.0%} chance (normal approximation)")
+    return (f"{run.name}: deadline of {hours_text(run.deadline_hours)} cannot be met on "
+            f"spot: the fastest cluster, {where}, expects {hours_text(float(row['hours']))}; "
+            f"interrupted every {_duration(every)}, it loses "
+            f"{f['lost_share']:.0%} of its paid time, and more spot instances are "
+            "interrupted more often (relax the deadline, allow on-demand with spot: "
+            "allowed, or choose a pool reclaimed less often)")
+
+
 
 
 def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
@@ -82,7 +120,7 @@ def solve_single(cands: Candidates, run: RunSpec, constraints: Constraints,
     evaluated = evaluate_offers(cands, run, assumptions)
     ranked = best_rows(evaluated)
     if ranked.empty:
-        reason, earliest = deadline_miss(evaluated, run, cands, constraints)
+        reason, earliest = deadline_miss(evaluated, run, cands, constraints, assumptions)
         return infeasible([reason], solver("infeasible"), earliest)
     best = ranked.iloc[0]
     if constraints.budget_usd is not None and best["cost_usd"] > constraints.budget_usd:

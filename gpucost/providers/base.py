@@ -49,6 +49,12 @@ class FetchResult:
     offers: pd.DataFrame
     failed_regions: dict[str, str] = field(default_factory=dict)
     quotas: pd.DataFrame | None = None
+    # Spot interruption bands per pool (gpucost.catalog.interruptions), None if not read.
+    interruptions: pd.DataFrame | None = None
+    # AWS Capacity Block offerings (providers.aws.capacity_blocks), None if not asked for.
+    capacity_blocks: pd.DataFrame | None = None
+    # AWS spot placement scores (providers.aws.placement_scores), None if not asked for.
+    placement_scores: pd.DataFrame | None = None
 
 
 class Provider(Protocol):

@@ -198,6 +198,30 @@ def _only_requested(previous: pd.DataFrame, regions: list[str], out_dir: Path) -
     return previous[previous["region"].isin(regions)]
 
 
+def _write_interruptions(result: FetchResult, previous_file: SnapshotFile | None,
+                         out_dir: Path, name: str, today: dt.date, echo: Echo) -> None:
+    """The interruption bands beside the new snapshot: the fetched ones, or, when they
+    could not be read, the previous snapshot's (so a failed read loses no data)."""
+    from gpucost.catalog.interruptions import (
+        interruptions_path,
+        read_interruptions,
+        write_interruptions,
+    )
+
+    table = result.interruptions
+    if table is None or not len(table):
+        if previous_file is None or not previous_file.dated:
+            return
+        old_path = interruptions_path(previous_file.path, previous_file.date.isoformat())
+        table = read_interruptions(old_path)
+        if not len(table):
+            return
+        if name == "aws":
+            echo(f"{name}: spot interruption data not refreshed; kept the "
+                 f"{previous_file.date.isoformat()} bands")
+    write_interruptions(table, out_dir, name, today)
+
+
 def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today: dt.date,
                      echo: Echo, tty: bool = False,
                      provider_options: dict | None = None,
@@ -262,6 +286,16 @@ def refresh_provider(name: str, regions: list[str] | None, out_dir: Path, today:
                     quotas = pd.concat([quotas,
                                         old[old["region"].isin(set(result.failed_regions))]])
                 write_quotas(quotas, out_dir, name, today)
+            _write_interruptions(result, previous_file, out_dir, name, today, echo)
+            if result.capacity_blocks is not None and len(result.capacity_blocks):
+                from gpucost.providers.aws.capacity_blocks import write_blocks
+
+                write_blocks(result.capacity_blocks, out_dir, name, today)
+                echo(f"{name}: {len(result.capacity_blocks)} capacity block offering(s)")
+            if result.placement_scores is not None and len(result.placement_scores):
+                from gpucost.providers.aws.placement_scores import write_scores
+
+                write_scores(result.placement_scores, out_dir, name, today)
         except OSError as exc:  # a full disk, a folder gone read-only: atomic writes
             # leave the earlier files as they were
             outcome.path, outcome.offers = None, 0

@@ -142,6 +142,76 @@ def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
     return rows
 
 
+def spot_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[str]:
+    """Per spot allocation: its interruption band and what reclaims do to the run."""
+    lines = []
+    seen = set()
+    for a in allocations:
+        f = a.spot_figures
+        if not f:
+            continue
+        key = (a.instance_type, a.region, a.instances, round(a.hours, 6))
+        if key in seen:  # a sweep of identical runs shares one line
+            continue
+        seen.add(key)
+        band = f.get("band", "")
+        rate = f"{sig(f['reclaims_per_instance_hour'], 2)} reclaims per instance-hour"
+        if band == "job override":
+            band_text = f"{rate} (job override)"
+        elif band.startswith("assumed"):
+            band_text = f"interruption rate {band} ({f.get('band_source', '')}) = {rate}"
+        else:
+            band_text = (f"interruption band {band} a month ({f.get('band_source', '')}) = "
+                         f"{rate}")
+        between = f.get("hours_between_interruptions")
+        every = (f", one interruption every {hours_text(between)}" if between and
+                 f["synchronous"] else "")
+        who = ("the whole run stops at each" if f["synchronous"] else
+               "each stops only its own instance")
+        lines.append(
+            f"Spot {a.instances} x {a.instance_type} {a.region}: {band_text}. Expected "
+            f"{sig(f['expected_reclaims'], 2)} reclaims and "
+            f"{sig(f['expected_hardware_failures'], 2)} hardware failures over the run "
+            f"({who}{every}); checkpoint every {hours_text(f['checkpoint_interval_hours'])} "
+            f"({sig(f['checkpoint_write_hours'] * 60, 2)} min to write); "
+            f"expected lost share {f['lost_share']:.0%} of paid time (reclaims, restarts, "
+            f"checkpoints); P(done by the deadline) {_percent(f['p_meets_deadline'])} "
+            "(reclaim and failure risk only; normal approximation).")
+    if any(a.spot_figures and a.spot_figures.get("synchronous") and a.instances > 1
+           for a in allocations):
+        lines.append("Launch: the model assumes reclaimed instances are replaced; gpucost "
+                     "launch does not replace them (it warns), so run it as "
+                     "SkyPilot managed jobs: gpucost export PLAN.json --format skypilot "
+                     "--managed -o task.yaml && sky jobs launch task.yaml")
+    return lines
+
+
+def capacity_lines(allocations: list[Allocation] | tuple[Allocation, ...]) -> list[str]:
+    """Per Capacity Block allocation: what to buy, when it runs, what it costs."""
+    lines = []
+    for a in allocations:
+        b = a.capacity_block
+        if not b:
+            continue
+        lines.append(
+            f"Buy capacity block {b['offering_id']} ({b['instance_count']} x {a.instance_type}"
+            f", {b['zone'] or a.region}, from {b['start']} to {b['end']}, "
+            f"{money(b['upfront_fee_usd'])} upfront): the run uses {a.instances} of them for "
+            f"{hours_text(b['run_hours'])} from the block's start, in "
+            f"{hours_text(b['starts_in_hours'])}; the fee is paid whether or not the run fills "
+            "the block. `gpucost launch` buys it only with --purchase on top of --yes.")
+    return lines
+
+
+def _percent(p: float) -> str:
+    """A probability without false certainty: never "100%" or "0%" unless exact."""
+    if p >= 0.995:  # a normal tail is never exactly 1
+        return ">99%"
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
 def _range_lines(plan: Plan) -> list[str]:
     """The P10-P90 range of the total, and what it means for the deadline."""
     low, high = plan.hours_p10, plan.hours_p90
@@ -215,6 +285,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
                   f"{hours_text(plan.hours)}, {sig(plan.gpu_hours, 3)} GPU-hours"
                   f"{bold} (solver: {plan.solver['name']}, "
                   f"{plan.solver['seconds']:.2f} s)", *_range_lines(plan)]
+        lines += spot_lines(plan.allocations)
+        lines += capacity_lines(plan.allocations)
     baseline = _baseline_lines(plan)
     if baseline:
         lines += ["", *baseline]

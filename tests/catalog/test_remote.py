@@ -178,7 +178,7 @@ class _Files:
 @pytest.mark.filterwarnings("ignore::gpucost.catalog.snapshot.StaleSnapshotWarning")
 def test_https_style_one_file_url_then_offline(capsys, tmp_path):
     shipped = Path(__file__).resolve().parents[2] / "pricing_snapshots" / "aws"
-    newest = sorted(shipped.glob("*.csv"))[-1]
+    newest = sorted(shipped.glob("????-??-??.csv"))[-1]
     files = _Files({f"/s/aws/{newest.name}": (200, "text/csv", newest.read_bytes()),
                     "/login": (200, "text/html", b"<!DOCTYPE html><html>sign in</html>")})
     try:

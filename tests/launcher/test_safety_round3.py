@@ -183,7 +183,8 @@ def _copy_snapshot(folder, price_edit: tuple[str, str] | None = None):
     """The shipped AWS snapshot copied to ``folder/aws`` (optionally one price edited)."""
     from pathlib import Path
 
-    source = sorted((Path(__file__).parents[2] / "pricing_snapshots" / "aws").glob("*.csv"))[-1]
+    shipped = Path(__file__).parents[2] / "pricing_snapshots" / "aws"
+    source = sorted(shipped.glob("????-??-??.csv"))[-1]  # prices, not interruption bands
     text = source.read_text()
     if price_edit:
         text = text.replace(*price_edit)

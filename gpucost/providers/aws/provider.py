@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -76,14 +77,24 @@ class AwsProvider:
     ``client_factory(service, region)`` builds the botocore clients (default: from
     ``session``, or a session from the environment); it is only called from the thread
     that calls :meth:`fetch`, since boto3 sessions are not thread-safe (clients are).
+
+    ``spot_advisor()`` returns the Spot Instance Advisor document (its interruption band
+    per pool); by default it is read from its public URL, except when ``client_factory``
+    is given (offline tests), where it is skipped unless passed in.
     """
 
     name = "aws"
 
     def __init__(self, session: Any = None, max_workers: int = 4,
                  client_factory: aws_clients.ClientFactory | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None,
+                 spot_advisor: Callable[[], Any] | None = None,
+                 capacity_blocks: list | None = None,
+                 placement_scores: int | None = None) -> None:
         self._session = session
+        self._placement_target = placement_scores
+        self._capacity_requests = list(capacity_blocks or [])
+        self._spot_advisor = spot_advisor
         self._max_workers = max(1, int(max_workers))
         self._client_factory = client_factory
         self._timeout = timeout  # total seconds: bounds HTTP timeouts and retries
@@ -99,7 +110,7 @@ class AwsProvider:
 
     def fetch(self, regions: list[str] | None = None,
               progress: ProgressCallback | None = None) -> FetchResult:
-        factory, home = self._factory()
+        factory, home = self._factory()  # home: where account-wide calls go
         names = list(dict.fromkeys(regions)) if regions else self._list_regions(factory, home)
         as_of = dt.datetime.now(dt.UTC).date().isoformat()
         region_clients = {r: (factory("ec2", r), factory("service-quotas", r)) for r in names}
@@ -137,7 +148,79 @@ class AwsProvider:
             pd.DataFrame(rows, columns=list(OFFER_COLUMNS))), "aws"))
                   if rows else empty_offers())
         return FetchResult(offers=offers, failed_regions=failed,
-                           quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS))
+                           quotas=pd.DataFrame(quota_rows, columns=QUOTA_COLUMNS),
+                           interruptions=self._interruptions(types, sorted(inventories),
+                                                             as_of),
+                           capacity_blocks=self._capacity_blocks(region_clients,
+                                                                 sorted(inventories), as_of),
+                           placement_scores=self._placement_scores(
+                               factory, home, offers, sorted(inventories), as_of))
+
+    def _placement_scores(self, factory: aws_clients.ClientFactory, home: str,
+                          offers: pd.DataFrame, regions: list[str], as_of: str
+                          ) -> pd.DataFrame | None:
+        """Spot placement scores of the fetched spot GPU types at ``--placement-scores``
+        instances (None when not asked for or not readable: logged)."""
+        from gpucost.providers.aws.placement_scores import SCORE_COLUMNS, fetch_scores
+
+        if not self._placement_target or not regions or offers.empty:
+            return None
+        types = sorted(set(offers.loc[offers["pricing"] == "spot", "instance_type"]))
+        try:
+            rows = fetch_scores(factory("ec2", home), types, self._placement_target, regions,
+                                as_of)
+        except aws_clients.aws_errors() as exc:
+            logger.warning("aws: spot placement scores not read: %s",
+                           aws_clients.error_reason(exc))
+            return None
+        return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+    def _capacity_blocks(self, region_clients: Mapping[str, tuple[Any, Any]],
+                         regions: list[str], as_of: str) -> pd.DataFrame | None:
+        """Capacity Block offerings of the requests (``--capacity-blocks``) per region; a
+        region whose answer fails is logged and left out."""
+        from gpucost.providers.aws.capacity_blocks import (
+            CAPACITY_BLOCK_COLUMNS,
+            fetch_capacity_blocks,
+        )
+
+        if not self._capacity_requests:
+            return None
+        rows: list[dict[str, Any]] = []
+        for region in regions:
+            try:
+                rows += fetch_capacity_blocks(region_clients[region][0], region,
+                                              self._capacity_requests, as_of)
+            except aws_clients.aws_errors() as exc:
+                logger.warning("aws: capacity blocks in %s not read: %s", region,
+                               aws_clients.error_reason(exc))
+        return pd.DataFrame(rows, columns=CAPACITY_BLOCK_COLUMNS)
+
+    def _interruptions(self, types: list[str], regions: list[str], as_of: str
+                       ) -> pd.DataFrame | None:
+        """Interruption bands of the fetched pools; None when the advisor data could not
+        be read (the refresh then keeps the previous file's rows)."""
+        from gpucost.providers.aws.spot_advisor import (
+            URL_ENV,
+            AdvisorError,
+            fetch_advisor,
+            parse_advisor,
+        )
+
+        read = self._spot_advisor
+        if read is None:
+            # Injected clients or a stand-in AWS endpoint (moto, a test server): the
+            # public advisor file is not that account's; read it only when pointed at one.
+            stand_in = self._client_factory is not None or os.environ.get("AWS_ENDPOINT_URL")
+            if not regions or (stand_in and not os.environ.get(URL_ENV)):
+                return None
+            read = lambda: fetch_advisor(min(self._timeout or 60.0, 60.0))  # noqa: E731
+        try:
+            return parse_advisor(read(), dt.date.fromisoformat(as_of), instance_types=types,
+                                 regions=regions)
+        except AdvisorError as exc:
+            logger.warning("aws: spot advisor data not read: %s", exc)
+            return None
 
     def _list_regions(self, factory: aws_clients.ClientFactory, home: str) -> list[str]:
         try:
