@@ -102,6 +102,13 @@ def _apply_job_flags(config: LaunchConfig, setup: str | None, run_command: str |
         job["envs"] = {**(job.get("envs") or {}), **parse_env_flags(envs)}
 
 
+def _plain_dry_run(plan: Any) -> None:
+    """The dry run without the flags (never read when the plan is refused outright)."""
+    click.echo("DRY RUN: nothing is created.")
+    for line in describe(plan):
+        click.echo(line)
+
+
 def _capacity_blocks(plan: Any, yes: bool, reasons: list[str]) -> int:
     """A plan that buys Capacity Blocks: the dry run shows each purchase and its fee;
     ``--yes --purchase`` buys them (checks passed, see :func:`launch`)."""
@@ -161,23 +168,38 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     blocking = blocking_reasons(plan, config.max_instances)
     if yes:  # a capacity block is bought only with --purchase; nothing overrides that
         blocking += purchase_reasons(plan, purchase)
-    if blocking or (reasons and not force):
+    # A dry run of a plan that only --force would launch (stale prices, over budget...)
+    # still shows everything the forced launch would create, then the refusal (exit 1).
+    refused_dry_run = bool(not yes and not blocking and reasons and not force)
+    if blocking or (reasons and not force and yes):
         # Why the plan cannot run comes before any flag problem: the flags are not read.
         if not yes:  # the dry run still shows what the plan would create (recomputed)
-            click.echo("DRY RUN: nothing is created.")
-            for line in describe(plan):
-                click.echo(line)
+            _plain_dry_run(plan)
         _refuse(blocking, [] if force else reasons)
         return 1
     if block_allocations(plan):
-        return _capacity_blocks(plan, yes, reasons)
-    _apply_job_flags(config, setup, run_command, container, envs, on_exit, hard_limit_hours)
-    providers = list(dict.fromkeys(a.provider for a in plan.allocations))
-    apply_flags(config, providers, images, {
-        "key_name": ("aws", key_name), "subnet_id": ("aws", subnet_id),
-        "security_group_ids": ("aws", list(security_group_ids)),
-        "project": ("gcp", project), "network": ("gcp", network)})
-    backends = make_backends(plan, config)
+        code = _capacity_blocks(plan, yes, [] if refused_dry_run else reasons)
+        if refused_dry_run:
+            _refuse([], reasons)
+            return 1
+        return code
+    try:
+        _apply_job_flags(config, setup, run_command, container, envs, on_exit,
+                         hard_limit_hours)
+        providers = list(dict.fromkeys(a.provider for a in plan.allocations))
+        apply_flags(config, providers, images, {
+            "key_name": ("aws", key_name), "subnet_id": ("aws", subnet_id),
+            "security_group_ids": ("aws", list(security_group_ids)),
+            "project": ("gcp", project), "network": ("gcp", network)})
+        backends = make_backends(plan, config)
+    except GpucostError:
+        if not refused_dry_run:
+            raise
+        # The refusal comes before any flag problem (as above): a flag error would
+        # only matter once --force is given.
+        _plain_dry_run(plan)
+        _refuse([], reasons)
+        return 1
     job = config.settings.get("job") or {}
     if not yes:
         click.echo("DRY RUN: nothing is created; pass --yes to launch.")
@@ -197,7 +219,7 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
         if duplicates:
             _refuse([], duplicates)
             return 1
-    for reason in reasons:
+    for reason in [] if refused_dry_run else reasons:
         _err(f"gpucost: warning: {reason} (--force)")
     for warning in unrecoverable_spot(plan) + spot_warnings(plan):
         _err(f"gpucost: warning: {warning}")
@@ -209,6 +231,9 @@ def launch(plan_file: str, yes: bool, force: bool, allow_partial: bool,
     for alloc in plan.allocations:
         for warning in getattr(backends[alloc.provider], "warnings", lambda *_: [])(plan, alloc):
             _err(f"gpucost: warning: {warning}")
+    if refused_dry_run:
+        _refuse([], reasons)
+        return 1
     if not yes:
         return 0
     result = launch_plan(plan, backends, allow_partial=allow_partial, timeout=timeout,

@@ -18,7 +18,7 @@ def describe(plan: LaunchPlan, backends: Mapping[str, Backend] | None = None) ->
     """Lines describing every allocation and the total (images and extras only with
     ``backends``)."""
     lines = [f"Plan {plan.plan_id} (job {plan.job_name}, mode {plan.mode}, status "
-             f"{plan.status}, prices as of {plan.snapshot_oldest_as_of}): "
+             f"{plan.status}, oldest price as of {plan.snapshot_oldest_as_of}): "
              f"{len(plan.allocations)} allocation(s)"]
     instances = 0
     for alloc in plan.allocations:
