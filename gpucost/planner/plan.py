@@ -136,8 +136,27 @@ class Allocation:
         return data
 
 
+def _range_sum(allocations, name: str) -> float | None:
+    values = [getattr(a, name) for a in allocations]
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+class CostRange:
+    """P10-P90 cost over ``self.allocations`` (None where an allocation has no range)."""
+
+    allocations: tuple[Allocation, ...] | list[Allocation]
+
+    @property
+    def cost_usd_p10(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p10")
+
+    @property
+    def cost_usd_p90(self) -> float | None:
+        return _range_sum(self.allocations, "cost_usd_p90")
+
+
 @dataclass(frozen=True)
-class Alternative:
+class Alternative(CostRange):
     """Another plan: the best one on another GPU type, a baseline, or the plan that the
     budget rules out. ``allocations`` lists every offer of it (a divisible plan may mix
     several); ``provider``/``region``/``instance_type``/``pricing`` describe the first."""
@@ -156,14 +175,6 @@ class Alternative:
     # Its cost lies inside the chosen plan's P10-P90 cost range: the model cannot tell
     # which of the two is cheaper.
     toss_up: bool = False
-
-    @property
-    def cost_usd_p10(self) -> float | None:
-        return _range_sum(self.allocations, "cost_usd_p10")
-
-    @property
-    def cost_usd_p90(self) -> float | None:
-        return _range_sum(self.allocations, "cost_usd_p90")
 
     @property
     def offers(self) -> int:
@@ -197,12 +208,7 @@ class Alternative:
         return data
 
 
-def _range_sum(allocations, name: str) -> float | None:
-    values = [getattr(a, name) for a in allocations]
-    return None if not values or any(v is None for v in values) else sum(values)
-
-
-class AllocationTotals:
+class AllocationTotals(CostRange):
     """Totals over ``self.allocations``, shared by plans and mode results."""
 
     allocations: list[Allocation]
@@ -229,14 +235,6 @@ class AllocationTotals:
     def hours_p90(self) -> float | None:
         values = [a.hours_p90 for a in self.allocations]
         return None if not values or None in values else max(values)
-
-    @property
-    def cost_usd_p10(self) -> float | None:
-        return _range_sum(self.allocations, "cost_usd_p10")
-
-    @property
-    def cost_usd_p90(self) -> float | None:
-        return _range_sum(self.allocations, "cost_usd_p90")
 
     @property
     def instances(self) -> int:
