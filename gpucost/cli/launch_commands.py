@@ -258,9 +258,9 @@ def _with_search_options(func: Any) -> Any:
               show_default=True)
 @click.option("--tokens-done", type=FiniteFloatRange(min=0), default=None,
               help="Tokens the run has trained so far: predicts its finish and spend at "
-                   "this pace (needs PLAN.json).")
+                   "this pace (needs PLAN.json, or a plan launched from here).")
 @click.option("--measured-tps", type=FiniteFloatRange(min=0, min_open=True), default=None,
-              help="Tokens per second the whole cluster trains at now (needs PLAN.json).")
+              help="Tokens per second the whole cluster trains at now (as --tokens-done).")
 @click.option("--total-tokens", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="The job's tokens (default: the plan's job file, else FLOPs / 6N).")
 @click.option("--elapsed-hours", type=FiniteFloatRange(min=0, min_open=True), default=None,
@@ -278,8 +278,15 @@ def status(plan_id: str, providers: tuple[str, ...], regions: tuple[str, ...],
     plan = load_plan(plan_id) if plan_id.endswith(".json") and Path(plan_id).is_file() else None
     follow = tokens_done is not None or measured_tps is not None
     if follow and plan is None:
-        raise GpucostError(f"status: --tokens-done / --measured-tps need the plan JSON file "
-                           f"(gpucost status PLAN.json ...), not {quote(plan_id)}")
+        # A bare id: the plan file its launch recorded, if that file still holds this plan.
+        from gpucost.launcher.state import recorded_plan_path
+
+        recorded = recorded_plan_path(plan_id)
+        plan = load_plan(recorded) if recorded else None
+        if plan is None or plan.plan_id != plan_id:
+            raise GpucostError(f"status: --tokens-done / --measured-tps need the plan JSON "
+                               f"file (gpucost status PLAN.json ...): no launch of "
+                               f"{quote(plan_id)} on this machine recorded one")
     if plan is not None:
         plan_id = plan.plan_id
     check_plan_id(plan_id)

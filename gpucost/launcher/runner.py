@@ -117,7 +117,8 @@ def launch_plan(plan: LaunchPlan, backends: Mapping[str, Backend], *,
 
     def record(status: str) -> Path | None:
         return write_state(plan.plan_id, providers,
-                           [i.to_json() for name in backends for i in created[name]], status)
+                           [i.to_json() for name in backends for i in created[name]], status,
+                           plan_path=str(Path(plan.path).resolve()) if plan.path else None)
 
     result.state_file = record("launching")
     with signal_guard(echo) as guard:

@@ -40,7 +40,8 @@ def read_state(plan_id: str) -> dict[str, Any] | None:
 
 
 def write_state(plan_id: str, providers: dict[str, dict[str, Any]],
-                instances: list[dict[str, Any]], status: str = "launched") -> Path | None:
+                instances: list[dict[str, Any]], status: str = "launched",
+                plan_path: str | None = None) -> Path | None:
     """Record a launch; returns the path, or None if it could not be written (a warning,
     never a failure). The runner writes it before creating anything and after every
     allocation (``status``: launching, launched, partial, interrupted, rolled back,
@@ -50,6 +51,8 @@ def write_state(plan_id: str, providers: dict[str, dict[str, Any]],
     data = {"plan_id": plan_id, "status": status,
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "providers": providers, "instances": instances}
+    if plan_path:  # lets `status PLAN_ID --tokens-done` find the plan it follows
+        data["plan_path"] = plan_path
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,3 +62,11 @@ def write_state(plan_id: str, providers: dict[str, dict[str, Any]],
         tmp.unlink(missing_ok=True)
         return None
     return path
+
+
+def recorded_plan_path(plan_id: str) -> Path | None:
+    """The plan JSON file the launch of ``plan_id`` was made from, if it recorded one and
+    the file is still there."""
+    data = read_state(plan_id) or {}
+    path = data.get("plan_path")
+    return Path(path) if isinstance(path, str) and Path(path).is_file() else None

@@ -108,3 +108,22 @@ def test_status_progress_needs_the_plan_file(run_cli):
     code, _, err = run_cli("status", "bert-ft-95f7b301", "--tokens-done", "5")
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "plan JSON file" in err
+
+
+def test_status_by_plan_id_follows_the_plan_its_launch_recorded(aws, plan_file, run_cli):
+    plan = plan_file("plan_aws.json", {"job.deadline": (datetime.now(UTC)
+                                                        + timedelta(hours=50)).isoformat()})
+    plan_id = json.loads(plan.read_text())["plan_id"]
+    code, out, err = run_cli("status", plan_id, "--tokens-done", "1e9")
+    assert code == 2 and "recorded one" in err  # not launched yet: nothing to follow
+    code, _, err = run_cli("launch", str(plan), "--yes", "--image", IMAGE)
+    assert code == 0, err
+    code, out, err = run_cli("status", plan_id, "--tokens-done", "1e9", "--total-tokens",
+                             "1e10", "--elapsed-hours", "2", "-o", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["progress"]["fraction_done"] == pytest.approx(0.1)
+    assert data["progress"]["remaining_hours"] == pytest.approx(18)
+    plan.unlink()  # the recorded file is gone: say so, do not guess
+    code, out, err = run_cli("status", plan_id, "--tokens-done", "1e9")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "plan JSON file" in err
