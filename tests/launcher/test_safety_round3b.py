@@ -5,13 +5,17 @@ GCP through the real client over ``responses``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import boto3
 import pytest
+import responses
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from gpucost.launcher.aws import AwsBackend
 from gpucost.launcher.backends import TAG_PLAN_ID, LaunchError
+from tests.launcher.test_gcp import gcp  # noqa: F401 - a fixture
 
 REGION = "us-east-1"
 IMAGE = "ami-0123456789abcdef0"
@@ -93,3 +97,45 @@ def test_terminate_does_not_retry_other_errors(session):
     with pytest.raises(LaunchError, match="UnauthorizedOperation|not authorized|Unauthorized"):
         b.terminate(b.find("p1", [REGION]), timeout=30)
     assert len(raised) == 1 and sleeps == []
+
+
+# -- item 1, GCP half: 409 alreadyExists looks at the existing VM's status --------------------
+
+def _gcp_conflict_then_get(mock, status: str) -> str:
+    from tests.launcher.test_gcp import BASE, expect_insert
+
+    name = "sweep-lr-bd769820-0-0"
+    expect_insert(mock, "us-central1-b", name, status=409, body={"error": {
+        "code": 409, "message": "already exists", "errors": [{"reason": "alreadyExists"}]}})
+    mock.add(responses.GET, f"{BASE}/zones/us-central1-b/instances/{name}",
+             json={"name": name, "status": status})
+    return name
+
+
+def _gcp_launch_one(plan_file) -> list:
+    from google.auth.credentials import AnonymousCredentials
+
+    from gpucost.launcher import load_plan
+    from gpucost.launcher.gcp import GcpBackend
+    from tests.launcher.test_gcp import PROJECT
+
+    plan = load_plan(plan_file("plan_gcp.json"))
+    created: list = []
+    backend = GcpBackend({"project": PROJECT}, credentials=AnonymousCredentials())
+    backend.launch(plan, replace(plan.allocations[0], instances=1), created)
+    return created
+
+
+@pytest.mark.parametrize("status", ["TERMINATED", "STOPPED", "STOPPING", "SUSPENDED"])
+def test_gcp_conflict_with_a_stopped_vm_is_refused(gcp, plan_file, status):  # noqa: F811
+    name = _gcp_conflict_then_get(gcp, status)
+    with pytest.raises(LaunchError) as info:
+        _gcp_launch_one(plan_file)
+    line = str(info.value)
+    assert "\n" not in line and name in line and status in line
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "STAGING", "PROVISIONING"])
+def test_gcp_conflict_with_a_live_vm_keeps_it(gcp, plan_file, status):  # noqa: F811
+    _gcp_conflict_then_get(gcp, status)
+    assert _gcp_launch_one(plan_file) == []  # kept, and not ours to roll back
