@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,12 @@ from gpucost.launcher.backends import (
 
 GONE = frozenset({"terminated"})
 LIVE_FILTER = ["pending", "running", "stopping", "stopped", "shutting-down"]
+# TerminateInstances errors worth another try: ids of just-launched instances are not yet
+# visible everywhere (EC2 is eventually consistent), and request throttling.
+TERMINATE_RETRY_CODES = frozenset({"InvalidInstanceID.NotFound", "RequestLimitExceeded",
+                                   "Throttling"})
+TERMINATE_TRIES = 5  # first delay 0.5 s, doubling: at most 7.5 s of sleeping in all
+TERMINATE_FIRST_DELAY = 0.5
 
 
 @contextmanager
@@ -41,6 +47,8 @@ class AwsInventory:
     name: str
     poll_seconds: float
     created_placement_groups: list[tuple[str, str]]
+    # replaced by tests so the backoff costs no time
+    retry_sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def client(self, service: str, region: str) -> Any:
         raise NotImplementedError
@@ -107,7 +115,7 @@ class AwsInventory:
 
     def _terminate_and_wait(self, ec2: Any, region: str, ids: list[str], deadline: float,
                             timeout: float) -> None:
-        ec2.terminate_instances(InstanceIds=ids)
+        self._terminate_with_backoff(ec2, ids)
         while True:
             items = [i for page in ec2.get_paginator("describe_instances").paginate(
                 InstanceIds=ids) for r in page["Reservations"] for i in r["Instances"]]
@@ -118,6 +126,22 @@ class AwsInventory:
                 raise LaunchError(f"aws {region}: still not terminated after {timeout:g}s: "
                                   f"{', '.join(left)}")
             time.sleep(self.poll_seconds)
+
+    def _terminate_with_backoff(self, ec2: Any, ids: list[str]) -> None:
+        """TerminateInstances, retried a few times with exponential backoff on
+        :data:`TERMINATE_RETRY_CODES` so a rollback or ``down`` does not leave instances."""
+        from botocore.exceptions import ClientError
+
+        delay = TERMINATE_FIRST_DELAY
+        for attempt in range(1, TERMINATE_TRIES + 1):
+            try:
+                ec2.terminate_instances(InstanceIds=ids)
+                return
+            except ClientError as exc:
+                if error_code(exc) not in TERMINATE_RETRY_CODES or attempt == TERMINATE_TRIES:
+                    raise
+            self.retry_sleep(delay)
+            delay *= 2
 
     def _delete_placement_group(self, ec2: Any, name: str) -> None:
         from botocore.exceptions import ClientError

@@ -57,6 +57,8 @@ META_PLAN_COST = "gpucost-plan-cost-usd"
 META_BUDGET = "gpucost-budget-usd"
 META_RANK = "gpucost-rank"
 STOPPED = frozenset({"TERMINATED", "STOPPED", "SUSPENDED"})
+# states in which an already-existing VM of the plan is doing (or about to do) the work
+LIVE_ON_CONFLICT = frozenset({"PROVISIONING", "STAGING", "RUNNING"})
 CAPACITY_MARKERS = ("QUOTA_EXCEEDED", "quotaExceeded", "ZONE_RESOURCE_POOL_EXHAUSTED",
                     "resourcePoolExhausted", "STOCKOUT")
 
@@ -260,7 +262,9 @@ class GcpBackend(GcpInventory):
                 op = self._client("instances").insert(project=self.project, zone=zone,
                                                       instance_resource=resource)
             except exceptions.Conflict:
-                op = None  # exists already (an earlier launch of this plan): keep it
+                # exists already (an earlier launch of this plan): keep it only if it runs
+                self._refuse_if_not_live(zone, resource.name, where)
+                op = None
             except exceptions.GoogleAPICallError as exc:
                 raise _failure(where, _describe(exc)) from None
             except GoogleAuthError as exc:
@@ -275,6 +279,17 @@ class GcpBackend(GcpInventory):
                     raise _failure(where, errors)
             if n == 0 and is_cluster(plan, alloc):
                 master = self._internal_ip(zone, resource.name, where)
+
+    def _refuse_if_not_live(self, zone: str, name: str, where: str) -> None:
+        """A VM of this name that is stopped (or stopping, suspended) does no work and must
+        not be counted as launched: refuse, naming it, rather than report it running."""
+        with gcp_errors(where):
+            vm = self._client("instances").get(project=self.project, zone=zone, instance=name)
+        if vm.status not in LIVE_ON_CONFLICT:
+            raise LaunchError(
+                f"{where}: VM {name} already exists and is {vm.status or 'in an unknown state'}"
+                f", not running; start it (gcloud compute instances start {name} --zone {zone})"
+                f" or delete it (gpucost down), then launch again")
 
     def _internal_ip(self, zone: str, name: str, where: str) -> str:
         """Rank 0's internal IP, which the other nodes get as ``MASTER_ADDR``."""

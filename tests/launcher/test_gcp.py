@@ -156,6 +156,8 @@ def test_failed_operation_rolls_back_everything(gcp, plan_file):
 def test_existing_vm_is_kept_on_relaunch(gcp, plan_file):
     expect_insert(gcp, "us-central1-b", "x", status=409, body={"error": {
         "code": 409, "message": "already exists", "errors": [{"reason": "alreadyExists"}]}})
+    gcp.add(responses.GET, f"{BASE}/zones/us-central1-b/instances/sweep-lr-bd769820-0-0",
+            json={"name": "sweep-lr-bd769820-0-0", "status": "RUNNING"})  # kept: it runs
     plan = load_plan(plan_file("plan_gcp.json"))
     created = []
     backend = GcpBackend({"project": PROJECT}, credentials=AnonymousCredentials())
