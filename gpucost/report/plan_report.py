@@ -62,9 +62,11 @@ _MIX_LISTED = 4
 
 def _allocation_rows(allocations: list[Allocation] | tuple[Allocation, ...],
                      multi: bool) -> tuple[list[str], list[list[str]]]:
-    header = (["run"] if multi else []) + ["provider", "region", "instance_type", "gpu",
-                                           "pricing", "instances", "hours", "$/hour", "cost"]
-    rows = [([a.run] if multi else []) + [a.provider, a.region, a.instance_type,
+    # A sweep may mix precisions (fp16 arms beside a bf16 ablation): each run says its own.
+    header = (["run", "precision"] if multi else []) + [
+        "provider", "region", "instance_type", "gpu", "pricing", "instances", "hours",
+        "$/hour", "cost"]
+    rows = [([a.run, a.precision_used] if multi else []) + [a.provider, a.region, a.instance_type,
                                           f"{a.gpu_count}x {a.gpu}", a.pricing,
                                           str(a.instances), sig(a.hours, 3),
                                           f"{a.usd_per_hour:g}", money(a.cost_usd)]
@@ -121,24 +123,28 @@ def _baseline_lines(plan: Plan) -> list[str]:
 
 
 def _alternative_rows(alternatives: list[Alternative]) -> list[list[str]]:
+    """One row per alternative (a mix: one row, then its offers); the pricing column keeps
+    a spot price from reading as comparable to an on-demand one."""
     rows = []
     for a in alternatives:
         if not a.meets_deadline:
-            rows.append([a.gpu, "-", "-", "-", "-", "-", a.note])
+            rows.append([a.gpu, "-", "-", "-", "-", "-", "-", a.note])
             continue
+        offers = a.by_offer()
         mixed = a.offers > 1
+        pricing = "+".join(dict.fromkeys(x.pricing for x in offers)) if offers else a.pricing
         note = "; ".join(x for x in ("toss-up: cost inside this plan's P10-P90 range"
                                      if a.toss_up else "", a.note) if x)
         rows.append([a.gpu, f"mix of {a.offers} offers:" if mixed else a.instance_type,
-                     "" if mixed else a.region, str(a.instances), money(a.cost_usd),
+                     "" if mixed else a.region, pricing, str(a.instances), money(a.cost_usd),
                      hours_text(a.hours) if a.hours is not None else "-", note])
         if mixed:  # the offers of the mix, so no count reads as one offer's
-            rows += [["", f"  {x.instance_type}" + (" (spot)" if x.pricing == "spot" else ""),
-                      x.region, str(x.instances), money(x.cost_usd), "", ""]
-                     for x in a.by_offer()[:_MIX_LISTED]]
+            rows += [["", f"  {x.instance_type}", x.region, x.pricing, str(x.instances),
+                      money(x.cost_usd), "", ""]
+                     for x in offers[:_MIX_LISTED]]
             if a.offers > _MIX_LISTED:
                 rows.append(["", f"  + {a.offers - _MIX_LISTED} more offers", "(see -o json)",
-                             "", "", "", ""])
+                             "", "", "", "", ""])
     return rows
 
 
@@ -293,8 +299,8 @@ def render_plan(plan: Plan, markdown: bool = False) -> str:
     if plan.alternatives:
         lines += ["", f"{h}Best plan with each other GPU:",
                   _table(_alternative_rows(plan.alternatives),
-                         ["gpu", "instance_type", "region", "instances", "cost", "done in",
-                          "why not"], markdown)]
+                         ["gpu", "instance_type", "region", "pricing", "instances", "cost",
+                          "done in", "why not"], markdown)]
     lines += _layout_lines(plan)
     util = plan.assumptions.get("utilization", {})
     if util:
