@@ -426,6 +426,9 @@ def export(plan_file: str, fmt: str, output: str | None, infra: bool, managed: b
         click.echo(f"Wrote {len(plan.allocations)} SkyPilot task(s) to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    if not (config.settings.get("job") or {}).get("run"):  # as `launch` warns
+        _err("gpucost: warning: no run command (job.run in the launch config, or --run): "
+             "the exported tasks only echo that none was given")
     return 0
 
 

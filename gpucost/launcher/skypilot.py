@@ -28,6 +28,9 @@ runs as the plan's renewal model assumes (docs.skypilot.co, "Managed Jobs").
 from the launch config's ``job`` section or the flags. ``run`` starts by setting
 ``NODE_RANK``, ``NNODES``, ``GPUS_PER_NODE`` and ``MASTER_ADDR`` from SkyPilot's
 ``SKYPILOT_*`` variables, so the same command works under ``gpucost launch`` and ``sky``.
+It runs under ``timeout`` at the hard limit (job.hard_limit_hours, default the planned
+hours + 20%); ``resources.autostop`` then tears the idle cluster down (on_exit terminate)
+or stops it (stop); on_exit keep and managed tasks get no autostop.
 
 Every value goes through the YAML library (never string formatting), so a job name or
 command with newlines or colons stays one value. GCP N1 types with attached GPUs
@@ -37,12 +40,19 @@ Accelerator names are SkyPilot's (:data:`SKYPILOT_GPU_NAMES` where they differ).
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import yaml
 
 from gpucost.catalog.instance_types import split_instance_type
-from gpucost.launcher.bootstrap import JobSettings, cluster_size, environment, work_boundaries
+from gpucost.launcher.bootstrap import (
+    JobSettings,
+    cluster_size,
+    environment,
+    hard_limit_hours,
+    work_boundaries,
+)
 from gpucost.launcher.plan_file import LaunchPlan, PlanAllocation
 
 # Only where SkyPilot's name differs from our canonical one. SkyPilot calls the 40 GB
@@ -54,6 +64,9 @@ SKYPILOT_GPU_NAMES: dict[str, str] = {
 }
 # Plan provider name -> SkyPilot cloud name, where they differ.
 SKYPILOT_CLOUDS: dict[str, str] = {}
+# Minutes a cluster idles (its run ended, or was ended at the hard limit) before SkyPilot
+# stops or tears it down: SkyPilot's own default.
+AUTOSTOP_IDLE_MINUTES = 5
 # Set at run time from SkyPilot's variables (the rest are fixed envs).
 RUNTIME_VARIABLES = ("NODE_RANK", "NNODES", "GPUS_PER_NODE", "MASTER_ADDR", "GPUCOST_SHARE",
                      "GPUCOST_WORK_START", "GPUCOST_WORK_END")
@@ -122,6 +135,9 @@ def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None
     })
     if managed and alloc.spot:
         resources["job_recovery"] = {"strategy": "FAILOVER"}
+    if not managed and job.on_exit != "keep":  # managed jobs' clusters end with the job
+        resources["autostop"] = {"idle_minutes": AUTOSTOP_IDLE_MINUTES,
+                                 "down": job.on_exit == "terminate"}
     if job.container:
         resources["image_id"] = f"docker:{job.container}"
     envs = {k: v for k, v in environment(plan, alloc, 0, "", job).items()
@@ -137,9 +153,14 @@ def task(plan: LaunchPlan, alloc: PlanAllocation, job: JobSettings | None = None
                            "envs": envs}
     if job.setup:
         doc["setup"] = job.setup
-    doc["run"] = _run_prelude(plan, alloc) + (RESTART_PRELUDE if managed else "") + (
-        job.run or "echo 'gpucost: no run command "
-                                                         "given (job.run or --run)'") + "\n"
+    command = job.run or "echo 'gpucost: no run command given (job.run or --run)'"
+    # SkyPilot documents no wall-clock limit for a task: the run is wrapped in coreutils
+    # `timeout` (TERM at the limit, KILL a minute later), so it ends at gpucost's hard
+    # limit; the idle cluster is then stopped or torn down by SkyPilot's documented
+    # resources.autostop {idle_minutes, down} (docs.skypilot.co, "Autostop and Autodown").
+    seconds = round(hard_limit_hours(job, alloc) * 3600)
+    doc["run"] = (_run_prelude(plan, alloc) + (RESTART_PRELUDE if managed else "")
+                  + f"timeout --kill-after=60 {seconds} bash -c {shlex.quote(command)}\n")
     return doc
 
 

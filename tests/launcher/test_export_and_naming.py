@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 import yaml
@@ -25,9 +26,11 @@ def test_export_skypilot_to_file(plan_file, run_cli, tmp_path):
     assert first["name"] == "bert-ft-95f7b301-0" and first["num_nodes"] == 2
     assert first["resources"] == {
         "cloud": "aws", "region": "us-east-1", "zone": "us-east-1a",
-        "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False}
+        "instance_type": "g5.xlarge", "accelerators": "A10G:1", "use_spot": False,
+        "autostop": {"idle_minutes": 5, "down": True}}
     assert first["setup"] == "pip install -e ."
-    assert first["run"].endswith("python shard.py --index $GPUCOST_SHARE\n")
+    assert first["run"].endswith(
+        f"bash -c {shlex.quote('python shard.py --index $GPUCOST_SHARE')}\n")
     # divisible: every node works alone on its share, numbered across the plan
     assert "export NODE_RANK=0 NNODES=1 " in first["run"]
     assert "GPUCOST_SHARE=$((GPUCOST_SHARE_BASE + SKYPILOT_NODE_RANK))" in first["run"]
@@ -55,7 +58,7 @@ def test_export_multinode_run_from_config_and_infra(plan_file, run_cli, tmp_path
     assert task["resources"]["image_id"] == "docker:nvcr.io/nvidia/pytorch:24.05-py3"
     assert 'export NODE_RANK="$SKYPILOT_NODE_RANK"' in task["run"]
     assert 'MASTER_ADDR="$(echo "$SKYPILOT_NODE_IPS" | head -n1)"' in task["run"]
-    assert task["run"].endswith("torchrun train.py\n")
+    assert task["run"].endswith("bash -c 'torchrun train.py'\n")
     assert task["envs"]["WANDB_PROJECT"] == "llm" and task["envs"]["MASTER_PORT"] == "29500"
 
 
@@ -88,7 +91,7 @@ def test_export_values_cannot_inject_yaml(plan_file, run_cli):
     [task] = yaml.safe_load_all(out)  # still one document
     assert task["num_nodes"] == 2 and task["name"] == f"{task['envs']['GPUCOST_PLAN_ID']}-0"
     assert task["resources"]["region"] == PRINTABLE_EVIL
-    assert task["setup"] == EVIL and task["run"].endswith(EVIL + "\n")
+    assert task["setup"] == EVIL and task["run"].endswith(f"bash -c {shlex.quote(EVIL)}\n")
     assert task["envs"]["NOTE"] == EVIL and task["envs"]["GPUCOST_RUN"] == PRINTABLE_EVIL
     code, out, err = run_cli("export", str(path), "--infra")
     assert code == 0, err
@@ -111,7 +114,7 @@ def test_export_gcp_to_stdout_splits_attached_gpus(plan_file, run_cli):
     t4, a100 = yaml.safe_load_all(out)
     assert t4["resources"] == {"cloud": "gcp", "region": "us-central1", "zone": "us-central1-b",
                                "instance_type": "n1-standard-8", "accelerators": "T4:1",
-                               "use_spot": True}
+                               "use_spot": True, "autostop": {"idle_minutes": 5, "down": True}}
     assert t4["envs"]["GPUCOST_RUN"] == "lr-1e-4"
     assert t4["num_nodes"] == 2 and "SKYPILOT_NODE_RANK" in t4["run"]  # one run, 2 nodes
     assert a100["resources"]["accelerators"] == "A100:1"
@@ -160,3 +163,48 @@ def test_label_values_and_tokens(plan_file):
     plan = load_plan(plan_file("plan_aws.json"))
     assert client_token(plan.plan_id, 0) == client_token(plan.plan_id, 0)
     assert client_token(plan.plan_id, 0, 1) != client_token(plan.plan_id, 0)
+
+
+# -- issue 20 item 8: no run command warns; the hard limit and auto-stop carry over ------
+
+def test_export_without_run_command_warns_once(plan_file, run_cli):
+    code, out, err = run_cli("export", str(plan_file("plan_aws.json")))
+    assert code == 0
+    assert [line for line in err.splitlines() if "no run command" in line] == [
+        "gpucost: warning: no run command (job.run in the launch config, or --run): "
+        "the exported tasks only echo that none was given"]
+    code, _, err = run_cli("export", str(plan_file("plan_aws.json")), "--run", "true")
+    assert code == 0 and "no run command" not in err
+
+
+def test_export_carries_hard_limit_and_autostop(plan_file, run_cli, tmp_path):
+    # plan_aws: allocation 0 is planned for 10 h, so its default limit is 12 h = 43200 s
+    code, out, _ = run_cli("export", str(plan_file("plan_aws.json")), "--run", "echo hi")
+    first, _second = yaml.safe_load_all(out)
+    assert first["run"].endswith("timeout --kill-after=60 43200 bash -c 'echo hi'\n")
+    assert first["resources"]["autostop"] == {"idle_minutes": 5, "down": True}
+    config = tmp_path / "launch.yaml"
+    config.write_text("job:\n  on_exit: stop\n  hard_limit_hours: 0.5\n")
+    code, out, _ = run_cli("export", str(plan_file("plan_aws.json")), "--run", "echo hi",
+                           "--config", str(config))
+    first, _second = yaml.safe_load_all(out)
+    assert " 1800 bash -c 'echo hi'\n" in first["run"]
+    assert first["resources"]["autostop"] == {"idle_minutes": 5, "down": False}
+    code, out, _ = run_cli("export", str(plan_file("plan_aws.json")), "--managed")
+    assert all("autostop" not in t["resources"] for t in yaml.safe_load_all(out))
+
+
+def test_exported_run_runs_under_bash(plan_file, run_cli, tmp_path):
+    """The run script, executed as SkyPilot would (its variables set), runs the command."""
+    import os
+    import subprocess
+
+    code, out, _ = run_cli("export", str(plan_file("plan_aws.json")), "--run",
+                           'echo "share=$GPUCOST_SHARE rank=$NODE_RANK"')
+    first, _ = yaml.safe_load_all(out)
+    env = {**os.environ, **first["envs"], "SKYPILOT_NODE_RANK": "1",
+           "SKYPILOT_NUM_GPUS_PER_NODE": "1"}
+    done = subprocess.run(["bash", "-c", first["run"]], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "share=1 rank=0"

@@ -29,7 +29,8 @@ def test_managed_export_recovers_spot_and_marks_restarts(plan_file, run_cli):
     [task] = yaml.safe_load_all(out)
     assert task["resources"]["use_spot"] is True
     assert task["resources"]["job_recovery"] == {"strategy": "FAILOVER"}
-    assert "GPUCOST_RESTART=1" in task["run"] and task["run"].endswith("torchrun train.py\n")
+    assert "GPUCOST_RESTART=1" in task["run"]
+    assert task["run"].endswith("bash -c 'torchrun train.py'\n")
     assert out.startswith("# SkyPilot tasks") and "sky jobs launch" in out
     # without --managed: no recovery, and the file says how to get it
     code, out, err = run_cli("export", path)
