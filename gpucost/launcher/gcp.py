@@ -56,6 +56,9 @@ META_USD_PER_HOUR = "gpucost-usd-per-hour"
 META_PLAN_COST = "gpucost-plan-cost-usd"
 META_BUDGET = "gpucost-budget-usd"
 META_RANK = "gpucost-rank"
+# the exact plan id: labels are lowercased (and punctuation folded), so ``down`` compares
+# this instead, matching plan ids exactly as the AWS tag does
+META_PLAN_ID = "gpucost-plan-id"
 STOPPED = frozenset({"TERMINATED", "STOPPED", "SUSPENDED"})
 # states in which an already-existing VM of the plan is doing (or about to do) the work
 LIVE_ON_CONFLICT = frozenset({"PROVISIONING", "STAGING", "RUNNING"})
@@ -214,6 +217,7 @@ class GcpBackend(GcpInventory):
                      for sub in extra_nics]
         metadata = {"startup-script": boot_script(plan, alloc, n, master_addr, self.job),
                     "enable-guest-attributes": "TRUE", META_RANK: str(n),
+                    META_PLAN_ID: plan.plan_id,
                     META_USD_PER_HOUR: f"{alloc.usd_per_hour:.6g}",
                     META_PLAN_COST: f"{plan.total_cost_usd:.2f}"}
         if plan.budget_usd is not None:
@@ -359,11 +363,23 @@ class GcpBackend(GcpInventory):
                     deleted.append(f"placement policy {policy.name} ({region})")
         return deleted
 
+    def _plan_vms(self, plan_id: str) -> list[tuple[str, Any]]:
+        """(zone, VM) of ``plan_id``: its label, then the exact id in metadata (a VM from
+        before that was recorded is matched by its label alone)."""
+        return [(zone, vm) for zone, vm in self._labelled_vms(LABEL_PLAN_ID,
+                                                              label_value(plan_id))
+                if {i.key: i.value for i in vm.metadata.items}.get(META_PLAN_ID, plan_id)
+                == plan_id]
+
+    def find(self, plan_id: str, regions: list[str]) -> list[Instance]:
+        """All the plan's VMs in every zone (``regions`` is not needed and ignored)."""
+        return [self._instance(zone, vm) for zone, vm in self._plan_vms(plan_id)]
+
     def inspect(self, plan_id: str, regions: list[str]) -> list[Instance]:
         """The plan's VMs with what ``status`` shows: times, prices (metadata) and the run's
         exit status (guest attribute ``gpucost/exit-status``)."""
         found = []
-        for zone, vm in self._labelled_vms(LABEL_PLAN_ID, label_value(plan_id)):
+        for zone, vm in self._plan_vms(plan_id):
             meta = {item.key: item.value for item in vm.metadata.items}
             extra = {"rank": meta.get(META_RANK, ""),
                      "usd_per_hour": meta.get(META_USD_PER_HOUR, ""),

@@ -139,3 +139,54 @@ def test_gcp_conflict_with_a_stopped_vm_is_refused(gcp, plan_file, status):  # n
 def test_gcp_conflict_with_a_live_vm_keeps_it(gcp, plan_file, status):  # noqa: F811
     _gcp_conflict_then_get(gcp, status)
     assert _gcp_launch_one(plan_file) == []  # kept, and not ours to roll back
+
+
+# -- item 18: `down` matches plan ids exactly on AWS and on GCP -------------------------------
+
+def test_aws_down_matches_the_plan_id_exactly(session):
+    launch_two("Sweep_LR-bd769820")
+    b, _ = backend()
+    assert len(b.find("Sweep_LR-bd769820", [REGION])) == 2
+    assert b.find("sweep_lr-bd769820", [REGION]) == []
+
+
+def _gcp_vm(name: str, plan_id: str | None) -> dict:
+    from tests.launcher.test_gcp import LABEL, vm
+
+    item = vm(name, "us-central1-b", "n1-standard-8")
+    if plan_id is not None:
+        item["metadata"] = {"items": [{"key": "gpucost-plan-id", "value": plan_id}]}
+    assert item["labels"]["gpucost-plan-id"] == LABEL  # all share one lowercased label
+    return item
+
+
+def test_gcp_down_matches_the_plan_id_exactly(gcp):  # noqa: F811
+    from google.auth.credentials import AnonymousCredentials
+
+    from gpucost.launcher.gcp import GcpBackend
+    from tests.launcher.test_gcp import BASE, PROJECT
+
+    listing = {"items": {"zones/us-central1-b": {"instances": [
+        _gcp_vm("exact", "Sweep_LR-bd769820"), _gcp_vm("lower", "sweep_lr-bd769820"),
+        _gcp_vm("dotted", "Sweep.LR-bd769820"), _gcp_vm("legacy", None)]}}}
+    b = GcpBackend({"project": PROJECT}, credentials=AnonymousCredentials())
+    for _ in range(2):
+        gcp.add(responses.GET, f"{BASE}/aggregated/instances", json=listing)
+    # a VM launched before the exact id was recorded is matched by its label, as before
+    assert sorted(i.id for i in b.find("Sweep_LR-bd769820", [])) == ["exact", "legacy"]
+    assert sorted(i.id for i in b.find("sweep_lr-bd769820", [])) == ["legacy", "lower"]
+
+
+def test_gcp_launch_records_the_exact_plan_id(gcp, plan_file):  # noqa: F811
+    import json
+
+    from tests.launcher.test_gcp import expect_wait
+
+    gcp.add(responses.POST, "https://compute.googleapis.com/compute/v1/projects/test-proj/"
+            "zones/us-central1-b/instances", json={"name": "op-1", "status": "RUNNING"})
+    expect_wait(gcp, "us-central1-b", "op-1")
+    created = _gcp_launch_one(plan_file)
+    assert len(created) == 1
+    body = json.loads(gcp.calls[0].request.body)
+    meta = {i["key"]: i["value"] for i in body["metadata"]["items"]}
+    assert meta["gpucost-plan-id"] == "Sweep_LR-bd769820"
