@@ -21,7 +21,6 @@ from gpucost.files import load_yaml
 from gpucost.job.deadline import parse_deadline
 from gpucost.job.spec import (
     ASSUMPTION_KEYS,
-    DEFAULT_ACTIVATION_HEADROOM,
     DEFAULT_BYTES_PER_PARAMETER,
     DEFAULT_MAX_INSTANCES,
     DEFAULT_MEMORY_MARGIN,
@@ -47,7 +46,7 @@ _RUN_KEYS = {"name", "model", "flops", "precision", "utilization", "memory", "de
              "batch_tokens", "stack", "deadline_confidence"}
 _MODEL_KEYS = {"parameters", "tokens", "sequence_length", "layers", "hidden_size",
                "activated_parameters", "experts", "experts_per_token", "expert_hidden_size"}
-_MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "activation_headroom", "margin"}
+_MEMORY_KEYS = {"bytes_per_parameter", "min_gpu_memory_gib", "margin"}
 _CONSTRAINT_KEYS = {"providers", "regions", "gpus", "spot", "max_instances", "max_gpus",
                     "budget_usd", "vendors", "launchable", "min_reliability"}
 
@@ -252,13 +251,17 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
             raise r.fail(field_path(missing), "a positive number (or give flops: directly)")
         flops = 6.0 * parameters * tokens  # replaced by the model FLOPs below
 
+    if isinstance(pick("memory"), Mapping) and "activation_headroom" in pick("memory"):
+        # Left over from the old model, where it only changed the "Needs N GiB" line:
+        # memory per GPU is now modelled per layout, activations included.
+        raise r.fail(field_path("memory.activation_headroom"),
+                     "no such field (removed: activations are modelled per layout; "
+                     "delete it)")
     memory = r.mapping(pick("memory"), field_path("memory"), _MEMORY_KEYS)
     bpp = r.number(memory, "bytes_per_parameter", field_path("memory.bytes_per_parameter"),
                    "memory.bytes_per_parameter")
     min_mem = r.number(memory, "min_gpu_memory_gib", field_path("memory.min_gpu_memory_gib"),
                        "memory.min_gpu_memory_gib")
-    headroom = r.number(memory, "activation_headroom", field_path("memory.activation_headroom"),
-                        "memory.activation_headroom")
     margin = r.number(memory, "margin", field_path("memory.margin"), "memory.margin")
     utilization = r.number({"u": pick("utilization")}, "u", field_path("utilization"),
                            "utilization")
@@ -299,7 +302,6 @@ def _run(r: _Reader, entry: Mapping[str, Any], defaults: Mapping[str, Any], path
         utilization=utilization,
         bytes_per_parameter=bpp if bpp is not None else DEFAULT_BYTES_PER_PARAMETER,
         min_gpu_memory_gib=min_mem,
-        activation_headroom=headroom if headroom is not None else DEFAULT_ACTIVATION_HEADROOM,
         deadline_confidence=confidence,
         memory_margin=margin if margin is not None else DEFAULT_MEMORY_MARGIN,
     )

@@ -36,7 +36,6 @@ DEFAULT_STACK = "pytorch"
 DEFAULT_BYTES_PER_PARAMETER = 16.0
 # Extra cluster memory on top of the model state for activations (with activation
 # checkpointing), communication buffers and fragmentation. An assumption, stated in plans.
-DEFAULT_ACTIVATION_HEADROOM = 0.25
 # Share of each GPU's memory a layout leaves free: the allocator's peaks (fragmentation
 # spikes, NCCL buffers grown at first use, a longer batch) would stop a run planned at
 # the limit on its first step. Overridable in the job file (memory.margin).
@@ -61,7 +60,6 @@ LIMITS: dict[str, tuple[float, float]] = {
     "utilization": (0.01, 0.75),            # no published stack exceeds ~0.65 MFU
     "memory.bytes_per_parameter": (0, 64),
     "memory.min_gpu_memory_gib": (0, 4096),
-    "memory.activation_headroom": (0, 100),
     "memory.margin": (0, 0.9),
     "model.experts": (1, 100_000),
     "model.experts_per_token": (0, 1_000),
@@ -92,7 +90,7 @@ LIMITS: dict[str, tuple[float, float]] = {
 ASSUMPTION_KEYS = tuple(k.split(".", 1)[1] for k in LIMITS if k.startswith("assumptions."))
 INCLUSIVE_LOW = {"model.parameters", "model.tokens", "flops", "utilization",
                  "deadline_confidence",
-                 "memory.activation_headroom", "memory.margin", "model.activated_parameters",
+                 "memory.margin", "model.activated_parameters",
                  "batch_tokens",
                  *(f"assumptions.{k}" for k in ASSUMPTION_KEYS
                    # divisors: zero would mean no checkpoint ever gets written
@@ -123,7 +121,6 @@ class RunSpec:
     utilization: float | None = None  # user-fixed MFU; None = modelled per GPU
     bytes_per_parameter: float = DEFAULT_BYTES_PER_PARAMETER
     min_gpu_memory_gib: float | None = None
-    activation_headroom: float = DEFAULT_ACTIVATION_HEADROOM
     memory_margin: float = DEFAULT_MEMORY_MARGIN  # share of each GPU's memory left free
     # None: plan on the model's central estimate. 0.9: size the cluster so that nine runs
     # in ten finish by the deadline (gpucost.performance.uncertainty).
@@ -146,8 +143,9 @@ class RunSpec:
 
     @property
     def memory_gib(self) -> float:
-        """Cluster memory the run needs: model state plus activation headroom, GiB."""
-        return self.model_state_gib * (1.0 + self.activation_headroom)
+        """Cluster memory the run needs at least: its model state, GiB (activations are
+        modelled per layout, in the memory per GPU)."""
+        return self.model_state_gib
 
 
 @dataclass(frozen=True)

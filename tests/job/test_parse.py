@@ -25,7 +25,7 @@ def test_flops_from_parameters_and_tokens():
     assert run.flops == pytest.approx(2e12 * (6 * 7e9 + 12 * shape.layers * shape.hidden_size
                                               * shape.sequence_length))
     assert run.deadline_hours == pytest.approx(720)
-    assert run.memory_gib == pytest.approx(7e9 * 16 / 2**30 * 1.25)
+    assert run.memory_gib == pytest.approx(7e9 * 16 / 2**30)  # model state, no headroom
     assert job.mode == "single" and job.constraints.max_instances == DEFAULT_MAX_INSTANCES
 
 
@@ -152,7 +152,8 @@ def test_duplicate_keys_are_refused_with_their_line(tmp_path):
     ({"model": {"parameters": 1e300, "tokens": 1e300}}, "model.parameters", "to 1e15"),
     ({"model": {"parameters": 1e-320, "tokens": 1e12}}, "model.parameters", "from 1 to"),
     ({"model": {"parameters": 1e15, "tokens": 1e16}}, "model", "at most 1e30 FLOPs"),
-    ({"memory": {"activation_headroom": 1e308}}, "memory.activation_headroom", "0 to 100"),
+    ({"memory": {"activation_headroom": 0.25}}, "memory.activation_headroom",
+     "no such field (removed"),
     ({"memory": {"min_gpu_memory_gib": -5}}, "memory.min_gpu_memory_gib", "> 0"),
     ({"constraints": {"max_gpus": 1e300}}, "constraints.max_gpus", "<= 1e7"),
     ({"constraints": {"max_instances": 10**9}}, "constraints.max_instances", "<= 100,000"),
@@ -189,3 +190,20 @@ def test_experiments_are_capped_at_1000_runs():
         parse_job(data, "job.yaml", NOW)
     data["experiments"] = [{"flops": 1e18, "count": 1000}]
     assert len(parse_job(data, "job.yaml", NOW).runs) == 1000
+
+
+def test_removed_activation_headroom_is_one_line_exit_2(tmp_path, capsys):
+    """Issue 20, item 16: an old job file naming memory.activation_headroom gets one line
+    naming the field, exit 2, no traceback."""
+    from gpucost.cli import main
+
+    path = tmp_path / "old.yaml"
+    path.write_text("name: x\nflops: 1e20\ndeadline: 1d\nmemory:\n"
+                    "  activation_headroom: 0.25\n")
+    with pytest.raises(SystemExit) as info:
+        main(["plan", str(path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert err.splitlines() == [f"gpucost: error: {path}: memory.activation_headroom: "
+                                "expected no such field (removed: activations are modelled "
+                                "per layout; delete it)"]
