@@ -114,12 +114,10 @@ def read_interruptions(path: Path) -> pd.DataFrame:
 def write_interruptions(table: pd.DataFrame, out_dir: Path | str, provider: str,
                         date: dt.date) -> Path:
     """Atomically write ``table`` beside the snapshot ``<out_dir>/<provider>/<date>.csv``."""
-    from gpucost.catalog.snapshot import atomic_write_text
+    from gpucost.catalog.snapshot import write_side_table
 
-    path = Path(out_dir) / provider / f"{date.isoformat()}.interruptions.csv"
-    text = (table[INTERRUPTION_COLUMNS].sort_values(["region", "instance_type"])
-            .to_csv(index=False, lineterminator="\n"))
-    return atomic_write_text(path, text)
+    return write_side_table(table, INTERRUPTION_COLUMNS, ["region", "instance_type"],
+                            out_dir, provider, date, "interruptions")
 
 
 def pool_rates(offers: pd.DataFrame, table: pd.DataFrame | None

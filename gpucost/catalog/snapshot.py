@@ -403,6 +403,15 @@ def _shortest(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def write_side_table(table: pd.DataFrame, columns: list[str], sort_by: list[str],
+                     out_dir: Path | str, provider: str, date: dt.date, kind: str) -> Path:
+    """Atomically write a table kept beside the prices (interruption bands, placement
+    scores, capacity blocks) as ``<out_dir>/<provider>/<date>.<kind>.csv``."""
+    path = Path(out_dir) / provider / f"{date.isoformat()}.{kind}.csv"
+    text = table[columns].sort_values(sort_by).to_csv(index=False, lineterminator="\n")
+    return atomic_write_text(path, text)
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -143,9 +143,7 @@ def read_blocks(path: Path) -> pd.DataFrame:
 
 def write_blocks(rows: pd.DataFrame, out_dir: Path | str, provider: str,
                  date: dt.date) -> Path:
-    from gpucost.catalog.snapshot import atomic_write_text
+    from gpucost.catalog.snapshot import write_side_table
 
-    path = Path(out_dir) / provider / f"{date.isoformat()}.capacity_blocks.csv"
-    text = (rows[CAPACITY_BLOCK_COLUMNS].sort_values(["region", "instance_type", "start"])
-            .to_csv(index=False, lineterminator="\n"))
-    return atomic_write_text(path, text)
+    return write_side_table(rows, CAPACITY_BLOCK_COLUMNS, ["region", "instance_type", "start"],
+                            out_dir, provider, date, "capacity_blocks")

@@ -85,12 +85,10 @@ def read_scores(path: Path) -> pd.DataFrame:
 
 def write_scores(rows: pd.DataFrame, out_dir: Path | str, provider: str,
                  date: dt.date) -> Path:
-    from gpucost.catalog.snapshot import atomic_write_text
+    from gpucost.catalog.snapshot import write_side_table
 
-    path = Path(out_dir) / provider / f"{date.isoformat()}.placement_scores.csv"
-    text = (rows[SCORE_COLUMNS].sort_values(["region", "instance_type"])
-            .to_csv(index=False, lineterminator="\n"))
-    return atomic_write_text(path, text)
+    return write_side_table(rows, SCORE_COLUMNS, ["region", "instance_type"], out_dir,
+                            provider, date, "placement_scores")
 
 
 def low_score_notes(allocations: list, scores: pd.DataFrame | None) -> list[str]:
